@@ -1,0 +1,5 @@
+"""tracegraph: TofuPilot unit genealogy as graphs."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,237 @@
+"""The TofuPilot REST API v2 as a Source, on one shared `httpx.AsyncClient`.
+
+The retry policy lives here and only here: 429, 5xx and network errors are
+retried with exponential backoff and full jitter, honouring `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+
+from tracegraph import __version__
+from tracegraph.errors import ApiError, AuthError, NotFoundError, TransportError
+from tracegraph.source import BatchFilters, Record, iso_utc
+
+DEFAULT_API_URL = "https://www.tofupilot.app/api"
+PAGE_LIMIT = 100
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry a request that may succeed later."""
+
+    retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    retry_after_max: float = 120.0
+    jitter: Callable[[float], float] = field(default=lambda ceiling: random.uniform(0, ceiling))
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number `attempt` (1-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_max)
+        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
+        return self.jitter(ceiling)
+
+
+def encode_segment(identifier: str) -> str:
+    """Percent-encode an identifier as exactly one URL path segment."""
+    encoded = quote(identifier, safe="")
+    if encoded in {".", ".."}:
+        # Dot segments would be removed by URL normalisation.
+        encoded = encoded.replace(".", "%2E")
+    return encoded
+
+
+def public_url(url: str) -> str:
+    """The URL without user info, query or fragment: safe to print and record."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(moment.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+class ApiSource:
+    """Reads units and batches from the TofuPilot API v2."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        concurrency: int = 16,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        if not api_key:
+            raise AuthError("no API key: pass --api-key or set TOFUPILOT_API_KEY")
+        parts = urlsplit(api_url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ApiError(f"the API URL must be http(s)://host/..., not {public_url(api_url)!r}")
+        self._base = api_url.rstrip("/")
+        self._url = public_url(api_url)
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._slots = asyncio.Semaphore(concurrency)
+        self._client = httpx.AsyncClient(
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"tracegraph/{__version__}",
+            },
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            ),
+            transport=transport,
+            follow_redirects=True,
+        )
+        self.requests_sent = 0
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    async def __aenter__(self) -> ApiSource:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get_unit(self, serial: str) -> Record:
+        return await self._get(f"/v2/units/{encode_segment(serial)}", None, ("unit", serial))
+
+    async def get_batch(self, number: str) -> Record:
+        return await self._get(f"/v2/batches/{encode_segment(number)}", None, ("batch", number))
+
+    async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
+        params: list[tuple[str, str | int]] = [("limit", PAGE_LIMIT)]
+        params += [("numbers", n) for n in filters.numbers]
+        params += [("part_numbers", p) for p in filters.part_numbers]
+        params += [("revision_numbers", r) for r in filters.revision_numbers]
+        if filters.created_after:
+            params.append(("created_after", iso_utc(filters.created_after)))
+        if filters.created_before:
+            params.append(("created_before", iso_utc(filters.created_before)))
+        if filters.search:
+            params.append(("search_query", filters.search))
+        params += [("sort_by", "number"), ("sort_order", "asc")]
+        cursor: int | None = 0
+        seen_cursors: set[int] = set()
+        while cursor is not None:
+            if cursor in seen_cursors:
+                raise ApiError(f"the batch list at {self._url} repeats cursor {cursor}")
+            seen_cursors.add(cursor)
+            page = await self._get("/v2/batches", [*params, ("cursor", cursor)], None)
+            try:
+                data, meta = page["data"], page["meta"]
+                for batch in data:
+                    yield batch
+                cursor = meta["next_cursor"] if meta["has_more"] else None
+            except (KeyError, TypeError) as error:
+                raise ApiError(
+                    f"the batch list at {self._url} is not in the API v2 shape ({error!r})"
+                ) from None
+
+    async def _get(
+        self,
+        path: str,
+        params: list[tuple[str, str | int]] | None,
+        subject: tuple[str, str] | None,
+    ) -> Record:
+        """GET one JSON object, retrying what may succeed later."""
+        what = f"GET {path}"
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after: float | None = None
+            async with self._slots:
+                self.requests_sent += 1
+                try:
+                    response = await self._client.get(self._base + path, params=params)
+                except httpx.TimeoutException:
+                    failure = "timed out"
+                except httpx.TransportError as error:
+                    failure = f"network error ({type(error).__name__})"
+                else:
+                    if response.status_code == 200:
+                        return self._decode(response, what)
+                    if response.status_code not in RETRYABLE_STATUS:
+                        self._raise_for(response, what, subject)
+                    failure = f"HTTP {response.status_code}"
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if attempt > self._retry.retries:
+                raise TransportError(
+                    f"{what} at {self._url} failed after {attempt} attempts: {failure}"
+                )
+            await self._sleep(self._retry.delay(attempt, retry_after))
+
+    def _decode(self, response: httpx.Response, what: str) -> Record:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ApiError(
+                f"{what} at {self._url} did not answer with a JSON object: "
+                "is the API URL right (it ends in /api)?"
+            )
+        return body
+
+    def _raise_for(
+        self, response: httpx.Response, what: str, subject: tuple[str, str] | None
+    ) -> None:
+        status = response.status_code
+        if status == 404 and subject is not None:
+            raise NotFoundError(subject[0], subject[1], self._url)
+        if status in {401, 403}:
+            raise AuthError(
+                f"the API at {self._url} refused the API key (HTTP {status}); "
+                "pass a valid key with --api-key or set TOFUPILOT_API_KEY"
+            )
+        message = ""
+        try:
+            body = response.json()
+            if isinstance(body, dict) and isinstance(body.get("message"), str):
+                message = ": " + body["message"]
+        except ValueError:
+            pass
+        raise ApiError(f"{what} at {self._url} answered HTTP {status}{message}")

@@ -1,0 +1,534 @@
+"""The `tracegraph` command line: source -> crawl -> graph -> export, one line each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import networkx as nx
+
+from tracegraph import __version__
+from tracegraph.api import DEFAULT_API_URL, ApiSource, RetryPolicy
+from tracegraph.crawl import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_UNITS,
+    Genealogy,
+    Progress,
+    Scope,
+    crawl_genealogy,
+    resolve_batches,
+)
+from tracegraph.errors import ExportError, TracegraphError
+from tracegraph.export import export, format_for
+from tracegraph.export.graphviz import find_dot
+from tracegraph.graph import build_graph, generated_at
+from tracegraph.snapshot import RecordingSource, SnapshotSource, dump_snapshot
+from tracegraph.source import BatchFilters, Source, iso_utc, parse_iso
+
+F = TypeVar("F", bound=Callable[..., Any])
+GRAPHVIZ_FORMATS = {"svg", "png", "pdf"}
+WARNINGS_SHOWN = 20
+
+
+class IsoTime(click.ParamType):
+    name = "ISO8601"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_iso(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time such as 2024-07-01 or 2024-07-01T08:00:00Z")
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    api_url: str
+    api_key: str | None
+    source_file: str | None
+    concurrency: int
+    timeout: float
+    retries: int
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    _echo_err(f"Error: {message}")
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def error_edge(verbose: bool) -> Iterator[None]:
+    """Turn every error into one `Error:` line and exit 1 (a traceback only with -v)."""
+    try:
+        yield
+    except TracegraphError as error:
+        if verbose:
+            traceback.print_exc()
+        fail(str(error))
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was written", 130)
+    except (click.exceptions.Exit, click.ClickException, SystemExit):
+        raise
+    except Exception as error:  # the last line of defence: no bare traceback
+        if verbose:
+            traceback.print_exc()
+        fail(f"unexpected {type(error).__name__}: {error} (rerun with -v for details)")
+
+
+# --- options shared by the commands -------------------------------------------------
+
+
+def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+source_options = _compose(
+    click.option(
+        "--api-url",
+        envvar="TOFUPILOT_API_URL",
+        default=DEFAULT_API_URL,
+        show_default=True,
+        show_envvar=True,
+        help="TofuPilot API base URL (self-hosted: https://HOST/api).",
+    ),
+    click.option(
+        "--api-key",
+        envvar="TOFUPILOT_API_KEY",
+        show_envvar=True,
+        help="TofuPilot API key; never printed or exported.",
+    ),
+    click.option(
+        "--source",
+        "source_file",
+        type=click.Path(dir_okay=False),
+        help="Read a snapshot file instead of the API (offline).",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Requests in flight.",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(0, min_open=True),
+        default=30.0,
+        show_default=True,
+        help="Seconds per request.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(0, 50),
+        default=5,
+        show_default=True,
+        help="Retries for 429, 5xx and network errors (honouring Retry-After).",
+    ),
+)
+
+filter_options = _compose(
+    click.option("--part-number", "part_numbers", multiple=True, help="Batches holding this part number (repeatable)."),
+    click.option("--revision", "revisions", multiple=True, help="Batches holding this revision (repeatable)."),
+    click.option("--created-after", type=IsoTime(), help="Batches created at or after this time."),
+    click.option("--created-before", type=IsoTime(), help="Batches created at or before this time."),
+    click.option("--search", help="Batches whose number contains this text."),
+)
+
+crawl_options = _compose(
+    click.option(
+        "--save-snapshot",
+        type=click.Path(dir_okay=False),
+        help="Write every API response the crawl used to this snapshot file.",
+    ),
+    click.option(
+        "--scope",
+        type=click.Choice([s.value for s in Scope]),
+        default=Scope.TREE.value,
+        show_default=True,
+        help="tree: whole tree of each seed; lineage: ancestors and descendants; "
+        "up: ancestors (where-used); down: descendants (as-built).",
+    ),
+    click.option("--depth", type=click.IntRange(0), help="Keep units at most N links from a seed."),
+    click.option(
+        "--max-units",
+        type=click.IntRange(1),
+        default=DEFAULT_MAX_UNITS,
+        show_default=True,
+        help="Stop with an error, writing nothing, past this many units.",
+    ),
+    click.option(
+        "-o",
+        "--output",
+        "outputs",
+        multiple=True,
+        help="Output file, repeatable; the format comes from the extension "
+        "(.dot .gv .svg .png .pdf .graphml .json .txt); - is stdout.",
+    ),
+    click.option("-f", "--format", "format_name", help="Format for -o - or to override the extension."),
+    click.option("--strict", is_flag=True, help="Exit 3 when the data had consistency warnings."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr."),
+    click.option("-v", "--verbose", is_flag=True, help="More on stderr; tracebacks on errors."),
+)
+
+
+# --- running a crawl ---------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def open_source(options: SourceOptions) -> AsyncIterator[Source]:
+    """The snapshot file when --source is given, else the API."""
+    if options.source_file:
+        yield SnapshotSource.from_file(options.source_file)
+        return
+    async with ApiSource(
+        options.api_url,
+        options.api_key or "",
+        concurrency=options.concurrency,
+        timeout=options.timeout,
+        retry=RetryPolicy(retries=options.retries),
+    ) as api:
+        yield api
+
+
+class ProgressLine:
+    """Live progress on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        self.shown = True
+        sys.stderr.write(
+            f"\rfetched {progress.fetched} units, {progress.in_flight} in flight, "
+            f"{progress.queued} queued\x1b[K"
+        )
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+T = TypeVar("T")
+
+
+def run_with_source(
+    options: SourceOptions,
+    save_snapshot: str | None,
+    work: Callable[[Source], Awaitable[T]],
+) -> tuple[T, RecordingSource | None]:
+    """Open the source (recording it when asked), run `work` on it, close it."""
+
+    async def go() -> tuple[T, RecordingSource | None]:
+        async with open_source(options) as source:
+            recorder = RecordingSource(source) if save_snapshot else None
+            return await work(recorder or source), recorder
+
+    return asyncio.run(go())
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str
+    fmt: str
+
+
+def plan_outputs(outputs: tuple[str, ...], format_name: str | None) -> list[Target]:
+    """Check every output before the crawl starts, so a typo costs no crawl."""
+    targets = [Target(p, format_for(p, format_name)) for p in outputs] or [
+        Target("-", format_for("-", format_name))
+    ]
+    for target in targets:
+        if target.path == "-":
+            continue
+        parent = Path(target.path).parent
+        if not parent.is_dir():
+            raise ExportError(f"cannot write {target.path!r}: folder {str(parent)!r} does not exist")
+        if Path(target.path).is_dir():
+            raise ExportError(f"cannot write {target.path!r}: it is a folder")
+    if any(t.fmt in GRAPHVIZ_FORMATS for t in targets):
+        find_dot()
+    return targets
+
+
+def write_atomically(files: dict[str, bytes]) -> None:
+    """Write every file, or none: temporary files first, renamed once all are written."""
+    umask = os.umask(0)
+    os.umask(umask)
+    written: list[tuple[str, str]] = []
+    try:
+        for path, data in files.items():
+            directory = os.path.dirname(os.path.abspath(path))
+            handle, temporary = tempfile.mkstemp(
+                dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+            )
+            written.append((temporary, path))
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~umask
+            os.chmod(temporary, mode)
+        for temporary, path in written:
+            os.replace(temporary, path)
+    except OSError as error:
+        for temporary, _ in written:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        name = error.filename or "output"
+        raise ExportError(f"cannot write {str(name)!r}: {error.strerror}") from None
+
+
+def deliver(
+    graph: nx.DiGraph,
+    targets: list[Target],
+    recorder: RecordingSource | None,
+    save_snapshot: str | None,
+) -> None:
+    """Render every output in memory, then write them all (stdout last)."""
+    rendered = [(t, export(graph, t.fmt)) for t in targets]
+    files = {t.path: data for t, data in rendered if t.path != "-"}
+    if recorder is not None and save_snapshot:
+        captured = str(graph.graph.get("generated_at", generated_at()))
+        files[save_snapshot] = dump_snapshot(recorder.snapshot(captured)).encode("utf-8")
+    write_atomically(files)
+    for target, data in rendered:
+        if target.path == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+
+
+def report_warnings(warnings: list[str], quiet: bool) -> None:
+    if quiet or not warnings:
+        return
+    for warning in warnings[:WARNINGS_SHOWN]:
+        _echo_err(f"Warning: {warning}")
+    if len(warnings) > WARNINGS_SHOWN:
+        _echo_err(
+            f"Warning: ... and {len(warnings) - WARNINGS_SHOWN} more (all are in the JSON export)"
+        )
+
+
+def describe_serials(kind: str, items: tuple[str, ...] | list[str]) -> str:
+    """`unit A`, `units A, B, C` or `units A, B, C, D, E and 7 more`."""
+    shown = ", ".join(items[:5])
+    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    return f"{kind}{'s' if len(items) != 1 else ''} {shown}{more}"
+
+
+def genealogy_command(
+    *,
+    options: SourceOptions,
+    seeds: Callable[[Source], Awaitable[tuple[tuple[str, ...], str, bool]]],
+    scope: str,
+    depth: int | None,
+    max_units: int,
+    outputs: tuple[str, ...],
+    format_name: str | None,
+    save_snapshot: str | None,
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """The shared pipeline of `unit` and `batch`."""
+    with error_edge(verbose):
+        targets = plan_outputs(outputs, format_name)
+        progress = ProgressLine(enabled=not quiet)
+        started = time.monotonic()
+
+        async def crawl(source: Source) -> tuple[Genealogy, str]:
+            serials, label, must_exist = await seeds(source)
+            genealogy = await crawl_genealogy(
+                source,
+                serials,
+                scope=Scope(scope),
+                max_depth=depth,
+                max_units=max_units,
+                concurrency=options.concurrency,
+                seeds_must_exist=must_exist,
+                on_progress=progress,
+            )
+            return genealogy, label
+
+        try:
+            (genealogy, label), recorder = run_with_source(options, save_snapshot, crawl)
+        finally:
+            progress.close()
+        graph = build_graph(genealogy, seeds_label=label)
+        if verbose:
+            _echo_err(
+                f"crawled {graph.number_of_nodes()} units, {graph.number_of_edges()} links "
+                f"with {genealogy.requests} unit requests in {time.monotonic() - started:.2f} s"
+            )
+        deliver(graph, targets, recorder, save_snapshot)
+        warnings = list(graph.graph.get("warnings", []))
+        report_warnings(warnings, quiet)
+    if strict and warnings:
+        sys.exit(3)
+
+
+def _source_options(kwargs: dict[str, Any]) -> SourceOptions:
+    return SourceOptions(
+        api_url=kwargs.pop("api_url"),
+        api_key=kwargs.pop("api_key"),
+        source_file=kwargs.pop("source_file"),
+        concurrency=kwargs.pop("concurrency"),
+        timeout=kwargs.pop("timeout"),
+        retries=kwargs.pop("retries"),
+    )
+
+
+def _filters(kwargs: dict[str, Any]) -> BatchFilters:
+    return BatchFilters(
+        part_numbers=tuple(kwargs.pop("part_numbers")),
+        revision_numbers=tuple(kwargs.pop("revisions")),
+        created_after=kwargs.pop("created_after"),
+        created_before=kwargs.pop("created_before"),
+        search=kwargs.pop("search"),
+    )
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tracegraph")
+def main() -> None:
+    """Crawl TofuPilot unit genealogy and export it as a graph.
+
+    \b
+    Example:
+      tracegraph unit DRN-X1-0001 --source samples/factory.json -o genealogy.svg
+    """
+
+
+@main.command()
+@click.argument("serials", nargs=-1, required=True)
+@source_options
+@crawl_options
+def unit(serials: tuple[str, ...], **kwargs: Any) -> None:
+    """Genealogy of units, from their serial numbers.
+
+    Prints a text tree when no -o is given.
+
+    \b
+    Example:
+      tracegraph unit DRN-X1-0001 --api-key $KEY -o genealogy.svg -o genealogy.json
+    """
+    options = _source_options(kwargs)
+
+    async def seeds(source: Source) -> tuple[tuple[str, ...], str, bool]:
+        return serials, describe_serials("unit", list(dict.fromkeys(serials))), True
+
+    genealogy_command(options=options, seeds=seeds, **kwargs)
+
+
+@main.command()
+@click.argument("numbers", nargs=-1)
+@source_options
+@filter_options
+@crawl_options
+def batch(numbers: tuple[str, ...], **kwargs: Any) -> None:
+    """Genealogy of every unit in the batches.
+
+    Name batches, select them with the filters, or both.
+
+    \b
+    Example:
+      tracegraph batch CAP-2407 --source samples/factory.json -o cap-2407.svg
+      tracegraph batch --part-number CAP-10 --created-after 2024-07-01 -o caps.json
+    """
+    options = _source_options(kwargs)
+    filters = _filters(kwargs)
+    if not numbers and filters.is_empty():
+        raise click.UsageError("name a batch number or select batches with a filter option")
+
+    async def seeds(source: Source) -> tuple[tuple[str, ...], str, bool]:
+        found = await resolve_batches(source, numbers, filters, concurrency=options.concurrency)
+        label = describe_serials("batch", list(found.batches)).replace("batchs", "batches")
+        if not filters.is_empty():
+            label += f" (matching {filters.describe()})"
+        return found.serials, label, False
+
+    genealogy_command(options=options, seeds=seeds, **kwargs)
+
+
+@main.command()
+@source_options
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors.")
+def batches(as_json: bool, verbose: bool, **kwargs: Any) -> None:
+    """List the batches that match the filters (all batches without one).
+
+    \b
+    Example:
+      tracegraph batches --part-number CAP-10 --source samples/factory.json
+    """
+    options = _source_options(kwargs)
+    filters = _filters(kwargs)
+    with error_edge(verbose):
+
+        async def listing(source: Source) -> list[dict[str, Any]]:
+            return [b async for b in source.list_batches(filters)]
+
+        found, _ = run_with_source(options, None, listing)
+        rows = sorted(
+            (
+                {
+                    "number": str(b.get("number", "")),
+                    "created_at": str(b.get("created_at", "")),
+                    "unit_count": int(b.get("unit_count") or 0),
+                }
+                for b in found
+            ),
+            key=lambda r: r["number"],
+        )
+        if as_json:
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        click.echo(batch_table(rows))
+
+
+def batch_table(rows: list[dict[str, Any]]) -> str:
+    """Batches as an aligned text table."""
+    from tracegraph.export.text import printable
+
+    header = ("BATCH", "CREATED", "UNITS")
+    cells = [(printable(r["number"]), r["created_at"], str(r["unit_count"])) for r in rows]
+    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(3)]
+    lines = [
+        f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in [header, *cells]
+    ]
+    lines.append(f"{len(rows)} batch{'es' if len(rows) != 1 else ''}")
+    return "\n".join(lines)
+
+
+__all__ = ["iso_utc", "main"]

@@ -1,0 +1,306 @@
+"""Breadth-first, concurrent crawl of unit genealogy from seed units.
+
+All crawl state lives in one `_Crawl` object driven by a single loop: fetches
+run concurrently (at most `concurrency` in flight), but every decision about
+what to fetch next is made in one place, so no unit is fetched twice and no
+lock is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from tracegraph.errors import CrawlLimitError, NotFoundError, TracegraphError
+from tracegraph.source import BatchFilters, Record, Source
+
+DEFAULT_MAX_UNITS = 100_000
+DEFAULT_CONCURRENCY = 16
+
+
+class Scope(str, enum.Enum):
+    """Which relatives of the seeds a crawl follows."""
+
+    TREE = "tree"  # the whole genealogy tree: parents and children of every unit reached
+    LINEAGE = "lineage"  # ancestors and descendants of the seeds only
+    UP = "up"  # ancestors only (where-used)
+    DOWN = "down"  # descendants only (as-built)
+
+
+class _Way(enum.Enum):
+    UP = "up"
+    DOWN = "down"
+    BOTH = "both"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a crawl has come, for a progress line."""
+
+    fetched: int
+    in_flight: int
+    queued: int
+
+
+@dataclass
+class Genealogy:
+    """What a crawl found: unit records, units that answered 404, and how they were reached."""
+
+    units: dict[str, Record]
+    missing: dict[str, Record]  # serial -> the reference that named it ({} for a seed)
+    seeds: tuple[str, ...]
+    depths: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+    source_url: str = ""
+    scope: Scope = Scope.TREE
+    requests: int = 0
+
+
+def reference_serial(reference: object) -> str | None:
+    """The serial number in a parent/child reference, or None when there is none."""
+    if isinstance(reference, dict):
+        serial = reference.get("serial_number")
+        if isinstance(serial, str) and serial:
+            return serial
+    return None
+
+
+def unit_references(unit: Record) -> tuple[Record | None, list[Record]]:
+    """A unit's parent reference and child references, tolerating odd shapes."""
+    parent = unit.get("parent")
+    children = unit.get("children") or []
+    return (
+        parent if reference_serial(parent) else None,
+        [c for c in children if reference_serial(c)] if isinstance(children, list) else [],
+    )
+
+
+class _Crawl:
+    def __init__(
+        self,
+        source: Source,
+        scope: Scope,
+        max_depth: int | None,
+        max_units: int,
+        concurrency: int,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
+        self.source = source
+        self.scope = scope
+        self.max_depth = max_depth
+        self.max_units = max_units
+        self.concurrency = max(1, concurrency)
+        self.on_progress = on_progress
+        self.reach: dict[_Way, dict[str, int]] = {way: {} for way in _Way}
+        self.requested: set[str] = set()
+        self.queue: deque[str] = deque()
+        self.units: dict[str, Record] = {}
+        self.missing: dict[str, Record] = {}
+        self.references: dict[str, Record] = {}
+        self.referrers: dict[str, str] = {}
+        self.warnings: list[str] = []
+        self.required: set[str] = set()
+        self.aliases: dict[str, str] = {}
+        self.requests = 0
+
+    def seed(self, serials: Iterable[str], required: bool) -> None:
+        ways = {
+            Scope.TREE: (_Way.BOTH,),
+            Scope.LINEAGE: (_Way.UP, _Way.DOWN),
+            Scope.UP: (_Way.UP,),
+            Scope.DOWN: (_Way.DOWN,),
+        }[self.scope]
+        for serial in serials:
+            if required:
+                self.required.add(serial)
+            for way in ways:
+                self._reach(serial, way, 0)
+
+    def _reach(self, serial: str, way: _Way, depth: int) -> None:
+        """Record that `serial` is `depth` links away going `way`; fetch or re-expand it."""
+        pending = [(serial, way, depth)]
+        while pending:
+            serial, way, depth = pending.pop()
+            best = self.reach[way].get(serial)
+            if best is not None and best <= depth:
+                continue
+            self.reach[way][serial] = depth
+            if serial not in self.requested:
+                if len(self.requested) >= self.max_units:
+                    raise CrawlLimitError(
+                        f"the genealogy grows past --max-units {self.max_units} units; "
+                        "narrow it with --scope or --depth, or raise --max-units"
+                    )
+                self.requested.add(serial)
+                self.queue.append(serial)
+            elif serial in self.units:
+                pending.extend(self._neighbours(serial, way))
+
+    def _neighbours(self, serial: str, way: _Way) -> list[tuple[str, _Way, int]]:
+        depth = self.reach[way][serial]
+        if self.max_depth is not None and depth >= self.max_depth:
+            return []
+        parent, children = unit_references(self.units[serial])
+        found: list[tuple[str, _Way, int]] = []
+        if parent is not None and way in (_Way.UP, _Way.BOTH):
+            found.append(self._note(parent, serial, way, depth + 1))
+        if way in (_Way.DOWN, _Way.BOTH):
+            found.extend(self._note(child, serial, way, depth + 1) for child in children)
+        return found
+
+    def _note(self, reference: Record, referrer: str, way: _Way, depth: int) -> tuple[str, _Way, int]:
+        serial = reference_serial(reference) or ""
+        self.references.setdefault(serial, reference)
+        self.referrers.setdefault(serial, referrer)
+        return (serial, way, depth)
+
+    def _fetched(self, serial: str, unit: Record) -> None:
+        canonical = unit.get("serial_number")
+        if isinstance(canonical, str) and canonical and canonical != serial:
+            # The API matched a differently written serial (case): key the unit
+            # by its own serial so that references from other units meet it.
+            self.aliases[serial] = canonical
+            moved = {way: d.pop(serial) for way, d in self.reach.items() if serial in d}
+            self.requested.add(canonical)
+            self.units.setdefault(canonical, unit)
+            for way, depth in moved.items():
+                self._reach(canonical, way, depth)
+            return
+        self.units[serial] = unit
+        for way in _Way:
+            if serial in self.reach[way]:
+                for neighbour in self._neighbours(serial, way):
+                    self._reach(*neighbour)
+
+    def _not_found(self, serial: str, error: NotFoundError) -> None:
+        if serial in self.required:
+            raise error
+        self.missing[serial] = self.references.get(serial, {})
+        referrer = self.referrers.get(serial)
+        if referrer is None:
+            self.warnings.append(f"unit {serial!r} is listed in a batch but does not exist (404)")
+        else:
+            self.warnings.append(
+                f"unit {serial!r} is referenced by {referrer!r} but does not exist (404)"
+            )
+
+    async def _fetch(self, serial: str) -> Record:
+        self.requests += 1
+        return await self.source.get_unit(serial)
+
+    async def run(self) -> None:
+        in_flight: dict[asyncio.Task[Record], str] = {}
+        try:
+            while self.queue or in_flight:
+                while self.queue and len(in_flight) < self.concurrency:
+                    serial = self.queue.popleft()
+                    in_flight[asyncio.ensure_future(self._fetch(serial))] = serial
+                done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=lambda t: in_flight[t]):
+                    serial = in_flight.pop(task)
+                    try:
+                        self._fetched(serial, task.result())
+                    except NotFoundError as error:
+                        if error.kind != "unit":
+                            raise
+                        self._not_found(serial, error)
+                if self.on_progress is not None:
+                    self.on_progress(
+                        Progress(len(self.units) + len(self.missing), len(in_flight), len(self.queue))
+                    )
+        finally:
+            # One failed request fails the crawl: a partial genealogy must not
+            # pass for a whole one, so the requests still running are cancelled.
+            for task in in_flight:
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def depths(self) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for way_depths in self.reach.values():
+            for serial, depth in way_depths.items():
+                if serial in self.units or serial in self.missing:
+                    result[serial] = min(depth, result.get(serial, depth))
+        return result
+
+
+async def crawl_genealogy(
+    source: Source,
+    seeds: Sequence[str],
+    *,
+    scope: Scope = Scope.TREE,
+    max_depth: int | None = None,
+    max_units: int = DEFAULT_MAX_UNITS,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    seeds_must_exist: bool = True,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Genealogy:
+    """Crawl the genealogy of `seeds` through `source`.
+
+    A seed that does not exist raises `NotFoundError` when `seeds_must_exist`
+    (serials the user typed); otherwise, like any referenced unit that answers
+    404, it becomes a missing unit with a warning and the crawl goes on.
+    """
+    if max_depth is not None and max_depth < 0:
+        raise TracegraphError("--depth must be 0 or more")
+    crawl = _Crawl(source, scope, max_depth, max_units, concurrency, on_progress)
+    unique_seeds = tuple(dict.fromkeys(seeds))
+    crawl.seed(unique_seeds, required=seeds_must_exist)
+    await crawl.run()
+    canonical = tuple(dict.fromkeys(crawl.aliases.get(s, s) for s in unique_seeds))
+    return Genealogy(
+        units=crawl.units,
+        missing=crawl.missing,
+        seeds=canonical,
+        depths=crawl.depths(),
+        warnings=crawl.warnings,
+        source_url=source.url,
+        scope=scope,
+        requests=crawl.requests,
+    )
+
+
+@dataclass(frozen=True)
+class BatchSeeds:
+    """The batches a `batch` or `impact` command selected, and their units."""
+
+    batches: tuple[str, ...]
+    serials: tuple[str, ...]
+
+
+async def resolve_batches(
+    source: Source,
+    numbers: Sequence[str],
+    filters: BatchFilters,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> BatchSeeds:
+    """Every unit of the named batches and of the batches the filters select."""
+    wanted = list(dict.fromkeys(numbers))
+    if not filters.is_empty():
+        listed = [str(b.get("number", "")) async for b in source.list_batches(filters)]
+        folded = {n.casefold() for n in wanted}
+        wanted += [n for n in dict.fromkeys(listed) if n and n.casefold() not in folded]
+    if not wanted:
+        raise NotFoundError("batch matching", filters.describe() or "(no filter)", source.url)
+    slots = asyncio.Semaphore(max(1, concurrency))
+
+    async def fetch(number: str) -> Record:
+        async with slots:
+            return await source.get_batch(number)
+
+    bodies = await asyncio.gather(*(fetch(n) for n in wanted))
+    serials: dict[str, None] = {}
+    for body in bodies:
+        for unit in body.get("units") or []:
+            serial = reference_serial(unit)
+            if serial:
+                serials[serial] = None
+    return BatchSeeds(
+        batches=tuple(str(b.get("number", n)) for b, n in zip(bodies, wanted, strict=True)),
+        serials=tuple(serials),
+    )

@@ -1,0 +1,62 @@
+"""SVG, PNG and PDF: Graphviz's `dot` program drawing the genealogy's DOT."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import networkx as nx
+
+from tracegraph.errors import ExportError
+from tracegraph.export.dot import to_drawing_dot
+
+LAYOUT_TIMEOUT = 600.0  # seconds; dot's layout time grows much faster than linearly
+INSTALL_HINT = (
+    "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
+    "graphviz; Windows: winget install graphviz) — DOT, GraphML and JSON work without it"
+)
+
+
+def find_dot() -> str:
+    """The path of Graphviz's `dot`, or an `ExportError` that says how to install it."""
+    path = shutil.which("dot")
+    if path is None:
+        raise ExportError(f"Graphviz's 'dot' program is not on PATH: {INSTALL_HINT}")
+    return path
+
+
+def render(graph: nx.DiGraph, fmt: str, timeout: float = LAYOUT_TIMEOUT) -> bytes:
+    """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf)."""
+    dot = find_dot()
+    try:
+        result = subprocess.run(
+            [dot, f"-T{fmt}"],
+            input=to_drawing_dot(graph).encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ExportError(
+            f"Graphviz took longer than {timeout:.0f} s to lay out {graph.number_of_nodes()} "
+            "units; narrow the genealogy (--scope, --depth) or export DOT/GraphML/JSON instead"
+        ) from None
+    except OSError as error:
+        raise ExportError(f"cannot run Graphviz's 'dot': {error.strerror}") from None
+    if result.returncode != 0 or not result.stdout:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[-1] if message else f"exit status {result.returncode}"
+        raise ExportError(f"Graphviz could not draw the {fmt.upper()}: {detail}")
+    return result.stdout
+
+
+def to_svg(graph: nx.DiGraph) -> bytes:
+    return render(graph, "svg")
+
+
+def to_png(graph: nx.DiGraph) -> bytes:
+    return render(graph, "png")
+
+
+def to_pdf(graph: nx.DiGraph) -> bytes:
+    return render(graph, "pdf")

@@ -1,0 +1,27 @@
+"""node-link JSON with the graph attributes and the consistency warnings."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+
+
+def to_node_link(graph: nx.DiGraph) -> dict[str, object]:
+    """The networkx node-link form (`edges="edges"`), sorted, plus `warnings`."""
+    return {
+        "directed": True,
+        "multigraph": False,
+        "graph": {k: v for k, v in sorted(graph.graph.items()) if k != "warnings"},
+        "nodes": [{"id": s, **dict(sorted(graph.nodes[s].items()))} for s in sorted(graph)],
+        "edges": [
+            {"source": p, "target": c, **dict(sorted(graph.edges[p, c].items()))}
+            for p, c in sorted(graph.edges)
+        ],
+        "warnings": list(graph.graph.get("warnings", [])),
+    }
+
+
+def to_json(graph: nx.DiGraph) -> str:
+    """The genealogy as JSON that `networkx.node_link_graph(data, edges="edges")` reads."""
+    return json.dumps(to_node_link(graph), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,74 @@
+"""How units look in every graphical export: colours, marks, label lines."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+# Light fills that keep black text readable, in print and on screen.
+PART_COLOURS = (
+    "#cfe2f3",
+    "#d9ead3",
+    "#fff2cc",
+    "#f4cccc",
+    "#d9d2e9",
+    "#fce5cd",
+    "#d0e0e3",
+    "#ead1dc",
+    "#e2efc0",
+    "#c9daf8",
+    "#f6e0b5",
+    "#e0e0e0",
+)
+MISSING_FILL = "#ffffff"
+SEED_BORDER = "#b03a2e"
+BORDER = "#4d4d4d"
+EDGE_COLOUR = "#666666"
+FONT = "Helvetica"
+
+
+def part_colours(graph: nx.DiGraph) -> dict[str, str]:
+    """One fill colour per part number, in sorted order of part numbers."""
+    parts = sorted({str(graph.nodes[s].get("part_number", "")) for s in graph})
+    return {part: PART_COLOURS[i % len(PART_COLOURS)] for i, part in enumerate(parts)}
+
+
+def unit_lines(attributes: dict[str, object]) -> tuple[str, str, str]:
+    """The three lines a unit box shows: serial; part number and revision; part name."""
+    part = str(attributes.get("part_number", ""))
+    revision = str(attributes.get("revision", ""))
+    part_line = f"{part} rev {revision}" if revision else part
+    return str(attributes.get("serial_number", "")), part_line, str(attributes.get("part_name", ""))
+
+
+def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
+    """The title of a picture: what was asked; scope, size, source and time."""
+    info = graph.graph
+    missing = sum(1 for s in graph if graph.nodes[s].get("status") == "missing")
+    warnings = len(info.get("warnings", ()))
+    size = f"{graph.number_of_nodes()} units"
+    if missing:
+        size += f" ({missing} missing)"
+    details = [f"scope {info.get('scope', '')}", size]
+    if warnings:
+        details.append(f"{warnings} warning" + ("s" if warnings != 1 else ""))
+    details.append(f"source {info.get('source', '') or 'unknown'}")
+    details.append(f"generated {info.get('generated_at', '')}")
+    return f"Genealogy of {info.get('seeds', '')}", " · ".join(details)
+
+
+def tooltip_lines(attributes: dict[str, object]) -> list[str]:
+    """Everything worth knowing about a unit, one fact a line, for hover text."""
+    serial, part_line, name = unit_lines(attributes)
+    lines = [serial, f"{part_line} {name}".strip()]
+    facts = (
+        ("batch", "batch"),
+        ("created", "created_at"),
+        ("station", "station"),
+        ("by", "created_by"),
+        ("outcome", "outcome"),
+        ("procedure", "procedure"),
+        ("sample", "sample"),
+        ("status", "status"),
+    )
+    lines += [f"{label}: {attributes[key]}" for label, key in facts if attributes.get(key)]
+    return lines

@@ -1,0 +1,189 @@
+"""Snapshot files: the raw API responses a crawl used, for offline re-rendering.
+
+`SnapshotSource` serves a snapshot as a Source; `RecordingSource` wraps any
+Source and keeps every response that passed through it, so that
+`--save-snapshot` records exactly what the crawl saw.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from tracegraph.errors import NotFoundError, SnapshotError
+from tracegraph.source import BatchFilters, Record, Source, parse_iso
+
+FORMAT = "tracegraph-snapshot"
+VERSION = 1
+
+
+def load_snapshot(path: str | Path) -> Record:
+    """Read and check a snapshot file; `SnapshotError` says what is wrong."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise SnapshotError(f"cannot read snapshot {str(path)!r}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise SnapshotError(f"snapshot {str(path)!r} is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SnapshotError(
+            f"snapshot {str(path)!r} is not valid JSON (line {error.lineno}: {error.msg})"
+        ) from None
+    return check_snapshot(data, str(path))
+
+
+def check_snapshot(data: Any, name: str = "snapshot") -> Record:
+    """Validate the envelope of a snapshot (DESIGN §5) and return it."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SnapshotError(f"{name!r} is not a tracegraph snapshot (no \"format\": \"{FORMAT}\")")
+    if data.get("version") != VERSION:
+        raise SnapshotError(
+            f"{name!r} is snapshot version {data.get('version')!r}; this tracegraph reads {VERSION}"
+        )
+    for key in ("units", "batches"):
+        if not isinstance(data.get(key, {}), dict):
+            raise SnapshotError(f"{name!r}: \"{key}\" must be an object keyed by identifier")
+        for identifier, body in data.get(key, {}).items():
+            if not isinstance(body, dict):
+                raise SnapshotError(f"{name!r}: {key}[{identifier!r}] is not an object")
+    missing = data.get("missing", [])
+    if not isinstance(missing, list) or not all(isinstance(s, str) for s in missing):
+        raise SnapshotError(f"{name!r}: \"missing\" must be a list of serial numbers")
+    if not isinstance(data.get("source", ""), str):
+        raise SnapshotError(f"{name!r}: \"source\" must be a URL string")
+    return data
+
+
+def batch_summary(batch: Record) -> Record:
+    """The list-endpoint form of a `GET /v2/batches/{number}` body."""
+    summary = {
+        "id": batch.get("id", ""),
+        "number": batch.get("number", ""),
+        "created_at": batch.get("created_at", ""),
+        "unit_count": len(batch.get("units") or []),
+    }
+    for key in ("created_by_user", "created_by_station"):
+        if key in batch:
+            summary[key] = batch[key]
+    return summary
+
+
+def batch_matches(batch: Record, filters: BatchFilters) -> bool:
+    """Whether a batch body passes the list endpoint's filters."""
+    number = str(batch.get("number", ""))
+    if filters.numbers and number.casefold() not in {n.casefold() for n in filters.numbers}:
+        return False
+    if filters.search and filters.search.casefold() not in number.casefold():
+        return False
+    if filters.created_after or filters.created_before:
+        try:
+            created = parse_iso(str(batch.get("created_at", "")))
+        except ValueError:
+            return False
+        if filters.created_after and created < filters.created_after:
+            return False
+        if filters.created_before and created > filters.created_before:
+            return False
+    if filters.part_numbers or filters.revision_numbers:
+        parts = set(filters.part_numbers)
+        revisions = set(filters.revision_numbers)
+        for unit in batch.get("units") or []:
+            part = unit.get("part") or {}
+            revision = (part.get("revision") or {}).get("number")
+            if (not parts or part.get("number") in parts) and (
+                not revisions or revision in revisions
+            ):
+                break
+        else:
+            return False
+    return True
+
+
+class SnapshotSource:
+    """Serves a snapshot's recorded responses as a Source (absent means 404)."""
+
+    def __init__(self, snapshot: Record, name: str = "snapshot") -> None:
+        self._snapshot = check_snapshot(snapshot, name)
+        self._name = name
+        self._units: dict[str, Record] = snapshot.get("units", {})
+        self._batches: dict[str, Record] = snapshot.get("batches", {})
+        self._units_folded = {serial.casefold(): body for serial, body in self._units.items()}
+        self._batches_folded = {number.casefold(): body for number, body in self._batches.items()}
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> SnapshotSource:
+        return cls(load_snapshot(path), str(path))
+
+    @property
+    def url(self) -> str:
+        return str(self._snapshot.get("source", ""))
+
+    async def get_unit(self, serial: str) -> Record:
+        body = self._units.get(serial) or self._units_folded.get(serial.casefold())
+        if body is None:
+            raise NotFoundError("unit", serial, f"snapshot {self._name}")
+        return body
+
+    async def get_batch(self, number: str) -> Record:
+        body = self._batches.get(number) or self._batches_folded.get(number.casefold())
+        if body is None:
+            raise NotFoundError("batch", number, f"snapshot {self._name}")
+        return body
+
+    async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
+        for number in sorted(self._batches):
+            batch = self._batches[number]
+            if batch_matches(batch, filters):
+                yield batch_summary(batch)
+
+
+class RecordingSource:
+    """Wraps a Source and records every response the crawl used."""
+
+    def __init__(self, inner: Source) -> None:
+        self._inner = inner
+        self.units: dict[str, Record] = {}
+        self.batches: dict[str, Record] = {}
+        self.missing: set[str] = set()
+
+    @property
+    def url(self) -> str:
+        return self._inner.url
+
+    async def get_unit(self, serial: str) -> Record:
+        try:
+            body = await self._inner.get_unit(serial)
+        except NotFoundError:
+            self.missing.add(serial)
+            raise
+        self.units[serial] = body
+        return body
+
+    async def get_batch(self, number: str) -> Record:
+        body = await self._inner.get_batch(number)
+        self.batches[str(body.get("number", number))] = body
+        return body
+
+    def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
+        return self._inner.list_batches(filters)
+
+    def snapshot(self, captured_at: str) -> Record:
+        """The recorded responses in the snapshot format of DESIGN §5."""
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "source": self.url,
+            "captured_at": captured_at,
+            "units": dict(sorted(self.units.items())),
+            "batches": dict(sorted(self.batches.items())),
+            "missing": sorted(self.missing),
+        }
+
+
+def dump_snapshot(snapshot: Record) -> str:
+    """Snapshot JSON text: sorted keys, stable bytes for the same responses."""
+    return json.dumps(snapshot, indent=1, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,90 @@
+"""The Source interface: where unit and batch records come from.
+
+Both the HTTP client (`api.ApiSource`) and the snapshot reader
+(`snapshot.SnapshotSource`) implement it, so the crawler never knows which one
+it talks to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BatchFilters:
+    """Selects batches through the list endpoint (`GET /v2/batches`)."""
+
+    numbers: tuple[str, ...] = ()
+    part_numbers: tuple[str, ...] = ()
+    revision_numbers: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    search: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (
+            self.numbers
+            or self.part_numbers
+            or self.revision_numbers
+            or self.created_after
+            or self.created_before
+            or self.search
+        )
+
+    def describe(self) -> str:
+        """Short text of the filters, for titles and messages."""
+        parts: list[str] = []
+        if self.numbers:
+            parts.append("numbers=" + ",".join(self.numbers))
+        if self.part_numbers:
+            parts.append("part-number=" + ",".join(self.part_numbers))
+        if self.revision_numbers:
+            parts.append("revision=" + ",".join(self.revision_numbers))
+        if self.created_after:
+            parts.append("created-after=" + iso_utc(self.created_after))
+        if self.created_before:
+            parts.append("created-before=" + iso_utc(self.created_before))
+        if self.search:
+            parts.append("search=" + self.search)
+        return " ".join(parts)
+
+
+class Source(Protocol):
+    """Answers the three questions the crawler asks, asynchronously."""
+
+    @property
+    def url(self) -> str:
+        """The API URL the data comes from (never holds the key)."""
+        ...
+
+    async def get_unit(self, serial: str) -> Record:
+        """The `GET /v2/units/{serial}` body; `NotFoundError` when absent."""
+        ...
+
+    async def get_batch(self, number: str) -> Record:
+        """The `GET /v2/batches/{number}` body; `NotFoundError` when absent."""
+        ...
+
+    def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
+        """Every batch summary the filters select, across all pages."""
+        ...
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, seconds precision (naive times are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp (a trailing `Z` allowed); naive means UTC."""
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
