@@ -91,8 +91,10 @@ class TofuPilotServer:
         api_key: str = "test-key",
         latency: float = 0.0,
         page_limit_max: int = 100,
+        page_size: int | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.page_size = page_size  # answer at most this many per page, whatever limit asks
         self.api_key = api_key
         self.latency = latency
         self.page_limit_max = page_limit_max
@@ -235,7 +237,7 @@ class TofuPilotServer:
 
     def _list_batches(self, raw_query: str) -> dict[str, Any]:
         query = parse_qs(raw_query, keep_blank_values=True)
-        return list_batches(self._batches.values(), query, self.page_limit_max)
+        return list_batches(self._batches.values(), query, self.page_limit_max, self.page_size)
 
 
 def _casefold_index(bodies: Mapping[str, Any]) -> dict[str, str]:
@@ -263,6 +265,7 @@ def list_batches(
     batches: Iterable[Mapping[str, Any]],
     query: Mapping[str, list[str]],
     page_limit_max: int = 100,
+    page_size: int | None = None,
 ) -> dict[str, Any]:
     """Filter, sort and page batch bodies the way ``GET /v2/batches`` does."""
     numbers = _many(query, "numbers")
@@ -274,6 +277,8 @@ def list_batches(
     search = _one(query, "search_query")
     limit = _one_int(query, "limit", _DEFAULT_LIMIT, 1, page_limit_max)
     cursor = _one_int(query, "cursor", 0, 0, None)
+    if page_size is not None:
+        limit = min(limit, page_size)
     sort_by = _one_choice(query, "sort_by", _SORT_FIELDS, "created_at")
     sort_order = _one_choice(query, "sort_order", _SORT_ORDERS, "desc")
 

@@ -24,6 +24,7 @@ from tracegraph.source import BatchFilters, Record, iso_utc
 
 DEFAULT_API_URL = "https://www.tofupilot.app/api"
 PAGE_LIMIT = 100
+QueryList = list[tuple[str, str | int | float | bool | None]]
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -110,9 +111,7 @@ class ApiSource:
                 "User-Agent": f"tracegraph/{__version__}",
             },
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=concurrency, max_keepalive_connections=concurrency
-            ),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             transport=transport,
             follow_redirects=True,
         )
@@ -143,7 +142,7 @@ class ApiSource:
         return await self._get(f"/v2/batches/{encode_segment(number)}", None, ("batch", number))
 
     async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
-        params: list[tuple[str, str | int]] = [("limit", PAGE_LIMIT)]
+        params: QueryList = [("limit", PAGE_LIMIT)]
         params += [("numbers", n) for n in filters.numbers]
         params += [("part_numbers", p) for p in filters.part_numbers]
         params += [("revision_numbers", r) for r in filters.revision_numbers]
@@ -174,7 +173,7 @@ class ApiSource:
     async def _get(
         self,
         path: str,
-        params: list[tuple[str, str | int]] | None,
+        params: QueryList | None,
         subject: tuple[str, str] | None,
     ) -> Record:
         """GET one JSON object, retrying what may succeed later."""

@@ -42,16 +42,16 @@ GRAPHVIZ_FORMATS = {"svg", "png", "pdf"}
 WARNINGS_SHOWN = 20
 
 
-class IsoTime(click.ParamType):
-    name = "ISO8601"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_iso(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 time such as 2024-07-01 or 2024-07-01T08:00:00Z")
+def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """Click callback: an ISO 8601 time, or a usage error that shows the expected form."""
+    if value is None:
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time such as 2024-07-01 or 2024-07-01T08:00:00Z"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -149,10 +149,27 @@ source_options = _compose(
 )
 
 filter_options = _compose(
-    click.option("--part-number", "part_numbers", multiple=True, help="Batches holding this part number (repeatable)."),
-    click.option("--revision", "revisions", multiple=True, help="Batches holding this revision (repeatable)."),
-    click.option("--created-after", type=IsoTime(), help="Batches created at or after this time."),
-    click.option("--created-before", type=IsoTime(), help="Batches created at or before this time."),
+    click.option(
+        "--part-number",
+        "part_numbers",
+        multiple=True,
+        help="Batches holding this part number (repeatable).",
+    ),
+    click.option(
+        "--revision", "revisions", multiple=True, help="Batches holding this revision (repeatable)."
+    ),
+    click.option(
+        "--created-after",
+        callback=iso_time,
+        metavar="ISO8601",
+        help="Batches created at or after this time.",
+    ),
+    click.option(
+        "--created-before",
+        callback=iso_time,
+        metavar="ISO8601",
+        help="Batches created at or before this time.",
+    ),
     click.option("--search", help="Batches whose number contains this text."),
 )
 
@@ -186,7 +203,9 @@ crawl_options = _compose(
         help="Output file, repeatable; the format comes from the extension "
         "(.dot .gv .svg .png .pdf .graphml .json .txt); - is stdout.",
     ),
-    click.option("-f", "--format", "format_name", help="Format for -o - or to override the extension."),
+    click.option(
+        "-f", "--format", "format_name", help="Format for -o - or to override the extension."
+    ),
     click.option("--strict", is_flag=True, help="Exit 3 when the data had consistency warnings."),
     click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr."),
     click.option("-v", "--verbose", is_flag=True, help="More on stderr; tracebacks on errors."),
@@ -272,7 +291,9 @@ def plan_outputs(outputs: tuple[str, ...], format_name: str | None) -> list[Targ
             continue
         parent = Path(target.path).parent
         if not parent.is_dir():
-            raise ExportError(f"cannot write {target.path!r}: folder {str(parent)!r} does not exist")
+            raise ExportError(
+                f"cannot write {target.path!r}: folder {str(parent)!r} does not exist"
+            )
         if Path(target.path).is_dir():
             raise ExportError(f"cannot write {target.path!r}: it is a folder")
     if any(t.fmt in GRAPHVIZ_FORMATS for t in targets):
@@ -509,7 +530,7 @@ def batches(as_json: bool, verbose: bool, **kwargs: Any) -> None:
                 }
                 for b in found
             ),
-            key=lambda r: r["number"],
+            key=lambda r: str(r["number"]),
         )
         if as_json:
             click.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -151,7 +151,9 @@ class _Crawl:
             found.extend(self._note(child, serial, way, depth + 1) for child in children)
         return found
 
-    def _note(self, reference: Record, referrer: str, way: _Way, depth: int) -> tuple[str, _Way, int]:
+    def _note(
+        self, reference: Record, referrer: str, way: _Way, depth: int
+    ) -> tuple[str, _Way, int]:
         serial = reference_serial(reference) or ""
         self.references.setdefault(serial, reference)
         self.referrers.setdefault(serial, referrer)
@@ -209,7 +211,9 @@ class _Crawl:
                         self._not_found(serial, error)
                 if self.on_progress is not None:
                     self.on_progress(
-                        Progress(len(self.units) + len(self.missing), len(in_flight), len(self.queue))
+                        Progress(
+                            len(self.units) + len(self.missing), len(in_flight), len(self.queue)
+                        )
                     )
         finally:
             # One failed request fails the crawl: a partial genealogy must not

@@ -114,36 +114,45 @@ def build_graph(
             depth=genealogy.depths.get(serial, 0),
             status=status,
         )
-    warnings = list(genealogy.warnings)
-    edges: set[tuple[str, str]] = set()
-    for serial, unit in genealogy.units.items():
-        parent, children = unit_references(unit)
-        parent_serial = reference_serial(parent)
-        if parent_serial in graph:
-            edges.add((parent_serial, serial))
-            listed = {reference_serial(c) for c in unit_references(genealogy.units[parent_serial])[1]} if parent_serial in genealogy.units else None
-            if listed is not None and serial not in listed:
-                warnings.append(
-                    f"unit {serial!r} names {parent_serial!r} as its parent, "
-                    f"but {parent_serial!r} does not list it as a child"
-                )
-        for child in children:
-            child_serial = reference_serial(child) or ""
-            if child_serial not in graph:
-                continue
-            edges.add((serial, child_serial))
-            child_unit = genealogy.units.get(child_serial)
-            if child_unit is not None:
-                named = reference_serial(unit_references(child_unit)[0])
-                if named != serial:
-                    warnings.append(
-                        f"unit {serial!r} lists {child_serial!r} as a child, but "
-                        + (f"its parent is {named!r}" if named else "it names no parent")
-                    )
+    edges, link_warnings = links(genealogy, set(graph))
+    warnings = [*genealogy.warnings, *link_warnings]
     graph.add_edges_from(sorted(edges), relation="contains")
     warnings.extend(structure_warnings(graph))
     graph.graph["warnings"] = sorted(set(warnings))
     return graph
+
+
+def links(genealogy: Genealogy, serials: set[str]) -> tuple[set[tuple[str, str]], list[str]]:
+    """Parent -> child links among `serials`, from both the parent and the children fields.
+
+    Links the two fields disagree on are kept and reported as warnings.
+    """
+    edges: set[tuple[str, str]] = set()
+    warnings: list[str] = []
+    children_of: dict[str, set[str]] = {}
+    parent_of: dict[str, str | None] = {}
+    for serial, unit in genealogy.units.items():
+        parent, children = unit_references(unit)
+        parent_of[serial] = reference_serial(parent)
+        children_of[serial] = {reference_serial(c) or "" for c in children}
+    for serial in sorted(genealogy.units):
+        parent_serial = parent_of[serial]
+        if parent_serial is not None and parent_serial in serials:
+            edges.add((parent_serial, serial))
+            if parent_serial in children_of and serial not in children_of[parent_serial]:
+                warnings.append(
+                    f"unit {serial!r} names {parent_serial!r} as its parent, "
+                    f"but {parent_serial!r} does not list it as a child"
+                )
+        for child in sorted(children_of[serial] & serials):
+            edges.add((serial, child))
+            if child in parent_of and parent_of[child] != serial:
+                named = parent_of[child]
+                warnings.append(
+                    f"unit {serial!r} lists {child!r} as a child, but "
+                    + (f"its parent is {named!r}" if named else "it names no parent")
+                )
+    return edges, warnings
 
 
 def structure_warnings(graph: nx.DiGraph) -> Iterable[str]:

@@ -39,22 +39,22 @@ def load_snapshot(path: str | Path) -> Record:
 def check_snapshot(data: Any, name: str = "snapshot") -> Record:
     """Validate the envelope of a snapshot (DESIGN §5) and return it."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise SnapshotError(f"{name!r} is not a tracegraph snapshot (no \"format\": \"{FORMAT}\")")
+        raise SnapshotError(f'{name!r} is not a tracegraph snapshot (no "format": "{FORMAT}")')
     if data.get("version") != VERSION:
         raise SnapshotError(
             f"{name!r} is snapshot version {data.get('version')!r}; this tracegraph reads {VERSION}"
         )
     for key in ("units", "batches"):
         if not isinstance(data.get(key, {}), dict):
-            raise SnapshotError(f"{name!r}: \"{key}\" must be an object keyed by identifier")
+            raise SnapshotError(f'{name!r}: "{key}" must be an object keyed by identifier')
         for identifier, body in data.get(key, {}).items():
             if not isinstance(body, dict):
                 raise SnapshotError(f"{name!r}: {key}[{identifier!r}] is not an object")
     missing = data.get("missing", [])
     if not isinstance(missing, list) or not all(isinstance(s, str) for s in missing):
-        raise SnapshotError(f"{name!r}: \"missing\" must be a list of serial numbers")
+        raise SnapshotError(f'{name!r}: "missing" must be a list of serial numbers')
     if not isinstance(data.get("source", ""), str):
-        raise SnapshotError(f"{name!r}: \"source\" must be a URL string")
+        raise SnapshotError(f'{name!r}: "source" must be a URL string')
     return data
 
 

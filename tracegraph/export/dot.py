@@ -12,16 +12,14 @@ unescaped.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 
 import networkx as nx
 
 from tracegraph.export import style
+from tracegraph.export.layout import plan_layout
 
-STAGGER_FAN_OUT = 8  # leaves under one parent before they spread over more ranks
-STAGGER_MAX_RANKS = 4
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -80,12 +78,12 @@ def dot_text(text: str) -> str:
 def html_text(text: str) -> str:
     """Text for an HTML-like label: XML-escaped, invalid characters replaced."""
     text = _XML_INVALID.sub("\ufffd", text)
+    text = re.sub(r"[\t\r\n]", " ", text)
     return (
         text.replace("&", "&amp;")
         .replace("<", "&lt;")
         .replace(">", "&gt;")
         .replace('"', "&quot;")
-        .replace("\n", " ")
     )
 
 
@@ -113,7 +111,11 @@ def _node_label(attributes: dict[str, object]) -> str:
 
 def _node_style(attributes: dict[str, object], fill: str) -> list[str]:
     if attributes.get("status") == "missing":
-        attrs = ['style="rounded,dashed"', f'fillcolor="{style.MISSING_FILL}"', 'fontcolor="#555555"']
+        attrs = [
+            'style="rounded,dashed"',
+            f'fillcolor="{style.MISSING_FILL}"',
+            'fontcolor="#555555"',
+        ]
     else:
         attrs = ['style="rounded,filled"', f'fillcolor="{fill}"']
     if attributes.get("seed"):
@@ -121,28 +123,16 @@ def _node_style(attributes: dict[str, object], fill: str) -> list[str]:
     return attrs
 
 
-def _minimum_lengths(graph: nx.DiGraph) -> dict[tuple[str, str], int]:
-    """Spread a parent's many leaf children over a few ranks, so wide trees stay legible."""
-    lengths: dict[tuple[str, str], int] = {}
-    for parent in sorted(graph):
-        leaves = sorted(c for c in graph.successors(parent) if graph.out_degree(c) == 0)
-        if len(leaves) <= STAGGER_FAN_OUT:
-            continue
-        ranks = min(STAGGER_MAX_RANKS, math.ceil(len(leaves) / STAGGER_FAN_OUT))
-        for i, leaf in enumerate(leaves):
-            if i % ranks:
-                lengths[(parent, leaf)] = 1 + i % ranks
-    return lengths
-
-
 def _write(graph: nx.DiGraph, node_id: Callable[[str], str]) -> str:
     colours = style.part_colours(graph)
+    layout = plan_layout(graph)
     heading, details = style.title_lines(graph)
     title = f'<<B>{html_text(heading)}</B><BR/><FONT POINT-SIZE="10">{html_text(details)}</FONT>>'
+    packing = f', pack=24, packmode="array_u{layout.columns}"' if layout.columns else ""
     lines = [
         "digraph genealogy {",
         f'  graph [rankdir=TB, labelloc=t, labeljust=l, fontname="{style.FONT}", fontsize=14,'
-        f" nodesep=0.2, ranksep=0.45, label={title}];",
+        f" nodesep=0.2, ranksep=0.45{packing}, label={title}];",
         f'  node [shape=box, fontname="{style.FONT}", fontsize=11, color="{style.BORDER}",'
         ' margin="0.10,0.05"];',
         f'  edge [color="{style.EDGE_COLOUR}", arrowsize=0.6];',
@@ -152,10 +142,12 @@ def _write(graph: nx.DiGraph, node_id: Callable[[str], str]) -> str:
         fill = colours[str(attributes.get("part_number", ""))]
         attrs = [f"label={_node_label(attributes)}", *_node_style(attributes, fill)]
         attrs.append(f"tooltip={_tooltip(attributes)}")
+        if serial in layout.tree_order:
+            attrs.append(f"sortv={layout.tree_order[serial]}")
         lines.append(f"  {node_id(serial)} [{', '.join(attrs)}];")
-    lengths = _minimum_lengths(graph)
     for parent, child in sorted(graph.edges):
-        extra = f" [minlen={lengths[(parent, child)]}]" if (parent, child) in lengths else ""
+        length = layout.lengths.get((parent, child))
+        extra = f" [minlen={length}]" if length else ""
         lines.append(f"  {node_id(parent)} -> {node_id(child)}{extra};")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -7,9 +7,12 @@ import re
 import networkx as nx
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_BOOLEAN_DATA = re.compile(r'(<data key="(d\d+)">)(True|False)(</data>)')
+_BOOLEAN_KEY = re.compile(r'<key id="(d\d+)" [^>]*attr.type="boolean"')
 
 
 def _clean(value: object) -> object:
+    # XML 1.0 cannot hold control characters at all, not even escaped.
     if isinstance(value, str):
         return _XML_INVALID.sub("\ufffd", value)
     return value
@@ -19,15 +22,18 @@ def to_graphml(graph: nx.DiGraph) -> str:
     """The genealogy as GraphML; `label` (Gephi) and `name` (Cytoscape) carry the serial."""
     out = nx.DiGraph()
     for key, value in sorted(graph.graph.items()):
-        if key == "warnings":
-            out.graph["warnings"] = _clean("\n".join(value))
-        else:
-            out.graph[key] = _clean(value)
+        out.graph[key] = _clean("\n".join(value) if key == "warnings" else value)
     for serial in sorted(graph):
         attributes = {k: _clean(v) for k, v in sorted(graph.nodes[serial].items())}
-        out.add_node(_clean(serial), label=attributes["serial_number"],
-                     name=attributes["serial_number"], **attributes)
+        name = attributes["serial_number"]
+        out.add_node(_clean(serial), label=name, name=name, **attributes)
     for parent, child in sorted(graph.edges):
         attributes = {k: _clean(v) for k, v in sorted(graph.edges[parent, child].items())}
         out.add_edge(_clean(parent), _clean(child), **attributes)
-    return "\n".join(nx.generate_graphml(out, encoding="utf-8", prettyprint=True)) + "\n"
+    text = "\n".join(nx.generate_graphml(out, encoding="utf-8", prettyprint=True))
+    # networkx writes Python's True/False; GraphML booleans are lower case.
+    booleans = set(_BOOLEAN_KEY.findall(text))
+    text = _BOOLEAN_DATA.sub(
+        lambda m: m[1] + m[3].lower() + m[4] if m[2] in booleans else m[0], text
+    )
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"

@@ -28,8 +28,10 @@ FONT = "Helvetica"
 
 def part_colours(graph: nx.DiGraph) -> dict[str, str]:
     """One fill colour per part number, in sorted order of part numbers."""
-    parts = sorted({str(graph.nodes[s].get("part_number", "")) for s in graph})
-    return {part: PART_COLOURS[i % len(PART_COLOURS)] for i, part in enumerate(parts)}
+    parts = sorted({str(graph.nodes[s].get("part_number", "")) for s in graph} - {""})
+    colours = {part: PART_COLOURS[i % len(PART_COLOURS)] for i, part in enumerate(parts)}
+    colours[""] = MISSING_FILL
+    return colours
 
 
 def unit_lines(attributes: dict[str, object]) -> tuple[str, str, str]:
@@ -59,7 +61,9 @@ def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
 def tooltip_lines(attributes: dict[str, object]) -> list[str]:
     """Everything worth knowing about a unit, one fact a line, for hover text."""
     serial, part_line, name = unit_lines(attributes)
-    lines = [serial, f"{part_line} {name}".strip()]
+    lines = [serial]
+    if part_line or name:
+        lines.append(f"{part_line} {name}".strip())
     facts = (
         ("batch", "batch"),
         ("created", "created_at"),
@@ -68,7 +72,8 @@ def tooltip_lines(attributes: dict[str, object]) -> list[str]:
         ("outcome", "outcome"),
         ("procedure", "procedure"),
         ("sample", "sample"),
-        ("status", "status"),
     )
     lines += [f"{label}: {attributes[key]}" for label, key in facts if attributes.get(key)]
+    if attributes.get("status") == "missing":
+        lines.append("missing: the API answers 404")
     return lines

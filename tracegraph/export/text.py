@@ -35,7 +35,7 @@ def unit_line(graph: nx.DiGraph, serial: str) -> str:
 def to_text(graph: nx.DiGraph) -> str:
     """Every tree of the genealogy, top-level units first; `*` marks the seeds."""
     heading, details = style.title_lines(graph)
-    lines = [printable(heading), printable(details), ""]
+    lines = [printable(heading), printable(details) + " · * marks a seed", ""]
     shown: set[str] = set()
     for root in roots(graph):
         # (serial, prefix for its line, prefix for its children)

@@ -1,0 +1,154 @@
+"""Small factories built in code, so a test knows the truth by construction.
+
+Bodies have the shape of the TofuPilot API v2 (checked against the official
+SDK's models in test_contract.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+BASE_TIME = "2024-07-01T08:00:00Z"
+
+
+@dataclass
+class _UnitSpec:
+    serial: str
+    part: str
+    revision: str
+    name: str
+    parent: str | None
+    batch: str | None
+    outcome: str
+    created_at: str
+
+
+def _part(number: str, revision: str, name: str) -> dict[str, Any]:
+    return {
+        "id": f"part-{number}",
+        "number": number,
+        "name": name,
+        "revision": {"id": f"rev-{number}-{revision}", "number": revision},
+    }
+
+
+@dataclass
+class Factory:
+    """Units and batches; `snapshot()` turns them into consistent API bodies."""
+
+    source: str = "https://factory.example/api"
+    specs: dict[str, _UnitSpec] = field(default_factory=dict)
+
+    def unit(
+        self,
+        serial: str,
+        part: str = "PART",
+        *,
+        parent: str | None = None,
+        batch: str | None = None,
+        revision: str = "A",
+        name: str | None = None,
+        outcome: str = "PASS",
+        created_at: str = BASE_TIME,
+    ) -> Factory:
+        self.specs[serial] = _UnitSpec(
+            serial, part, revision, name or f"{part} name", parent, batch, outcome, created_at
+        )
+        return self
+
+    def chain(self, serials: list[str], part: str = "PART") -> Factory:
+        """Units each built into the one before it."""
+        for parent, serial in zip([None, *serials], serials):
+            self.unit(serial, part, parent=parent)
+        return self
+
+    def reference(self, serial: str) -> dict[str, Any]:
+        spec = self.specs[serial]
+        return {
+            "id": f"unit-{serial}",
+            "serial_number": serial,
+            "part": _part(spec.part, spec.revision, spec.name),
+        }
+
+    def body(self, serial: str) -> dict[str, Any]:
+        spec = self.specs[serial]
+        children = sorted(s for s, c in self.specs.items() if c.parent == serial)
+        return {
+            "id": f"unit-{serial}",
+            "serial_number": serial,
+            "created_at": spec.created_at,
+            "sample": None,
+            "part": _part(spec.part, spec.revision, spec.name),
+            "parent": self.reference(spec.parent) if spec.parent else None,
+            "children": [self.reference(c) for c in children],
+            "batch": {"id": f"batch-{spec.batch}", "number": spec.batch} if spec.batch else None,
+            "created_by_user": {"id": "user-1", "name": "Ada Operator"},
+            "created_by_station": {"id": "station-1", "name": "Line-1"},
+            "created_during": {
+                "id": f"run-{serial}",
+                "created_at": spec.created_at,
+                "started_at": spec.created_at,
+                "ended_at": spec.created_at,
+                "duration": "PT30S",
+                "outcome": spec.outcome,
+                "procedure": {"id": "proc-1", "name": "Final test"},
+            },
+            "attachments": [],
+            "metadata": {},
+        }
+
+    def batch_body(self, number: str) -> dict[str, Any]:
+        members = sorted(s for s, c in self.specs.items() if c.batch == number)
+        return {
+            "id": f"batch-{number}",
+            "number": number,
+            "created_at": min(self.specs[s].created_at for s in members),
+            "created_by_user": {"id": "user-1", "name": "Ada Operator"},
+            "created_by_station": {"id": "station-1", "name": "Line-1"},
+            "units": [
+                {
+                    "id": f"unit-{s}",
+                    "serial_number": s,
+                    "created_at": self.specs[s].created_at,
+                    "part": _part(self.specs[s].part, self.specs[s].revision, self.specs[s].name),
+                }
+                for s in members
+            ],
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        batches = sorted({c.batch for c in self.specs.values() if c.batch})
+        return {
+            "format": "tracegraph-snapshot",
+            "version": 1,
+            "source": self.source,
+            "captured_at": "2026-11-20T09:00:00Z",
+            "units": {s: self.body(s) for s in sorted(self.specs)},
+            "batches": {b: self.batch_body(b) for b in batches},
+            "missing": [],
+        }
+
+
+def drone_factory() -> Factory:
+    """Two drones sharing a capacitor batch, a loose capacitor and a spare board.
+
+    DRN-1 > FC-1 > PCB-1 > CAP-1, CAP-2 (batch C1), RES-1 (batch R1)
+    DRN-2 > FC-2 > PCB-2 > CAP-3 (batch C1), CAP-4 (batch C2)
+    PCB-3 (spare, no parent) > CAP-5 (batch C2)
+    CAP-6 (batch C1) loose, in stock
+    """
+    f = Factory()
+    for n in (1, 2):
+        f.unit(f"DRN-{n}", "DRN", batch="D1", name="Drone")
+        f.unit(f"FC-{n}", "FC", parent=f"DRN-{n}", name="Flight controller")
+        f.unit(f"PCB-{n}", "PCB", parent=f"FC-{n}", batch="P1", name="Main board")
+    f.unit("PCB-3", "PCB", batch="P1", name="Main board")
+    f.unit("CAP-1", "CAP", parent="PCB-1", batch="C1", name="Capacitor")
+    f.unit("CAP-2", "CAP", parent="PCB-1", batch="C1", name="Capacitor")
+    f.unit("RES-1", "RES", parent="PCB-1", batch="R1", name="Resistor")
+    f.unit("CAP-3", "CAP", parent="PCB-2", batch="C1", name="Capacitor")
+    f.unit("CAP-4", "CAP", parent="PCB-2", batch="C2", revision="B", name="Capacitor")
+    f.unit("CAP-5", "CAP", parent="PCB-3", batch="C2", revision="B", name="Capacitor")
+    f.unit("CAP-6", "CAP", batch="C1", name="Capacitor")
+    return f

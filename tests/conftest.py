@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.builders import drone_factory
+from tests.tofupilot_server import TofuPilotServer
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "factory.json"
+API_KEY = "tp-secret-key-0123456789"
+
+needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _pinned_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795000000")
+    monkeypatch.delenv("TOFUPILOT_API_KEY", raising=False)
+    monkeypatch.delenv("TOFUPILOT_API_URL", raising=False)
+
+
+@pytest.fixture
+def drones() -> dict[str, Any]:
+    return drone_factory().snapshot()
+
+
+@pytest.fixture(scope="session")
+def sample() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def server(drones: dict[str, Any]) -> Iterator[TofuPilotServer]:
+    with TofuPilotServer(drones, api_key=API_KEY) as running:
+        yield running
+
+
+def build_small_graph() -> Any:
+    """DRN-1 > FC-1 (the seed) > CAP-1 (failed) and CAP-9 (dangling: 404)."""
+    import asyncio
+
+    from tests.builders import Factory
+    from tracegraph.crawl import crawl_genealogy
+    from tracegraph.graph import build_graph
+    from tracegraph.snapshot import SnapshotSource
+
+    f = Factory().unit("DRN-1", "DRN", batch="D1", name="Drone")
+    f.unit("FC-1", "FC", parent="DRN-1", name="Flight controller", revision="C")
+    f.unit("CAP-1", "CAP", parent="FC-1", batch="C1", name="Capacitor", outcome="FAIL")
+    snapshot = f.snapshot()
+    snapshot["units"]["FC-1"]["children"].append(
+        {"id": "u-x", "serial_number": "CAP-9", "part": None}
+    )
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["FC-1"]))
+    return build_graph(genealogy, seeds_label="unit FC-1")
+
+
+@pytest.fixture
+def small_graph() -> Any:
+    return build_small_graph()

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.builders import Factory, drone_factory
+from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
+from tracegraph.errors import CrawlLimitError, NotFoundError
+from tracegraph.snapshot import SnapshotSource
+from tracegraph.source import BatchFilters, Record
+
+
+class CountingSource(SnapshotSource):
+    """A snapshot source that counts requests and how many run at once."""
+
+    def __init__(self, snapshot: dict[str, Any], delay: float = 0.0) -> None:
+        super().__init__(snapshot)
+        self.calls: Counter[str] = Counter()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.delay = delay
+
+    async def get_unit(self, serial: str) -> Record:
+        self.calls[serial] += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+            return await super().get_unit(serial)
+        finally:
+            self.in_flight -= 1
+
+
+def crawl(snapshot: dict[str, Any], seeds: list[str], **options: Any) -> Genealogy:
+    return asyncio.run(crawl_genealogy(SnapshotSource(snapshot), seeds, **options))
+
+
+def serials(genealogy: Genealogy) -> set[str]:
+    return set(genealogy.units) | set(genealogy.missing)
+
+
+def test_tree_scope_reaches_the_whole_tree_of_the_seed() -> None:
+    found = crawl(drone_factory().snapshot(), ["CAP-1"])
+    assert serials(found) == {"DRN-1", "FC-1", "PCB-1", "CAP-1", "CAP-2", "RES-1"}
+    assert found.depths == {"CAP-1": 0, "PCB-1": 1, "FC-1": 2, "DRN-1": 3, "CAP-2": 2, "RES-1": 2}
+
+
+def test_lineage_scope_keeps_only_ancestors_and_descendants() -> None:
+    found = crawl(drone_factory().snapshot(), ["FC-1"], scope=Scope.LINEAGE)
+    assert serials(found) == {"DRN-1", "FC-1", "PCB-1", "CAP-1", "CAP-2", "RES-1"}
+    found = crawl(drone_factory().snapshot(), ["PCB-1"], scope=Scope.LINEAGE)
+    assert "DRN-1" in serials(found) and "CAP-1" in serials(found)
+    found = crawl(drone_factory().snapshot(), ["CAP-1"], scope=Scope.LINEAGE)
+    assert serials(found) == {"CAP-1", "PCB-1", "FC-1", "DRN-1"}  # no sibling CAP-2
+
+
+def test_up_scope_is_where_used_and_down_scope_is_as_built() -> None:
+    snapshot = drone_factory().snapshot()
+    assert serials(crawl(snapshot, ["CAP-3"], scope=Scope.UP)) == {"CAP-3", "PCB-2", "FC-2", "DRN-2"}
+    assert serials(crawl(snapshot, ["FC-2"], scope=Scope.DOWN)) == {"FC-2", "PCB-2", "CAP-3", "CAP-4"}
+
+
+def test_depth_keeps_units_within_n_links_of_a_seed() -> None:
+    snapshot = drone_factory().snapshot()
+    assert serials(crawl(snapshot, ["FC-1"], max_depth=1)) == {"DRN-1", "FC-1", "PCB-1"}
+    assert serials(crawl(snapshot, ["FC-1"], max_depth=0)) == {"FC-1"}
+
+
+def test_depth_is_the_shortest_distance_to_any_seed() -> None:
+    f = Factory().chain([f"U{i}" for i in range(10)])
+    found = crawl(f.snapshot(), ["U0", "U9"], max_depth=3)
+    assert serials(found) == {"U0", "U1", "U2", "U3", "U6", "U7", "U8", "U9"}
+    assert found.depths["U7"] == 2 and found.depths["U1"] == 1
+
+
+def test_every_unit_is_fetched_once_from_many_overlapping_seeds() -> None:
+    source = CountingSource(drone_factory().snapshot())
+    seeds = ["CAP-1", "CAP-2", "PCB-1", "DRN-1", "CAP-3", "CAP-1"]
+    found = asyncio.run(crawl_genealogy(source, seeds))
+    assert set(source.calls.values()) == {1}
+    assert set(source.calls) == serials(found)
+    assert found.seeds == ("CAP-1", "CAP-2", "PCB-1", "DRN-1", "CAP-3")
+
+
+def test_requests_in_flight_never_exceed_the_concurrency() -> None:
+    f = Factory().unit("ROOT")
+    for i in range(200):
+        f.unit(f"C{i:03}", parent="ROOT")
+    source = CountingSource(f.snapshot(), delay=0.001)
+    found = asyncio.run(crawl_genealogy(source, ["ROOT"], concurrency=7))
+    assert len(found.units) == 201
+    assert source.max_in_flight == 7
+
+
+def test_a_deep_chain_does_not_hit_the_recursion_limit() -> None:
+    chain = [f"L{i:05}" for i in range(3000)]
+    found = crawl(Factory().chain(chain).snapshot(), [chain[-1]], scope=Scope.UP)
+    assert len(found.units) == 3000
+    assert found.depths[chain[0]] == 2999
+
+
+def test_a_unit_with_thousands_of_children_is_crawled() -> None:
+    f = Factory().unit("PANEL")
+    for i in range(3000):
+        f.unit(f"CHIP-{i:04}", parent="PANEL")
+    found = crawl(f.snapshot(), ["CHIP-0000"])
+    assert len(found.units) == 3001
+
+
+def test_max_units_refuses_to_grow_past_the_limit() -> None:
+    with pytest.raises(CrawlLimitError, match="--max-units 5"):
+        crawl(drone_factory().snapshot(), ["DRN-1"], max_units=5)
+    assert len(crawl(drone_factory().snapshot(), ["DRN-1"], max_units=6).units) == 6
+
+
+def test_unknown_seed_serial_is_an_error() -> None:
+    with pytest.raises(NotFoundError, match="'NOPE'"):
+        crawl(drone_factory().snapshot(), ["NOPE"])
+
+
+def test_dangling_child_becomes_a_missing_unit_with_a_warning() -> None:
+    snapshot = drone_factory().snapshot()
+    snapshot["units"]["PCB-1"]["children"].append(
+        {"id": "u-ghost", "serial_number": "GHOST-1", "part": None}
+    )
+    found = crawl(snapshot, ["DRN-1"])
+    assert "GHOST-1" in found.missing
+    assert found.units.keys() == {"DRN-1", "FC-1", "PCB-1", "CAP-1", "CAP-2", "RES-1"}
+    assert found.warnings == ["unit 'GHOST-1' is referenced by 'PCB-1' but does not exist (404)"]
+
+
+def test_a_cycle_in_the_data_still_terminates() -> None:
+    snapshot = Factory().chain(["A", "B", "C"]).snapshot()
+    units = snapshot["units"]
+    units["A"]["parent"] = {"id": "unit-C", "serial_number": "C", "part": None}
+    units["C"]["children"] = [{"id": "unit-A", "serial_number": "A", "part": None}]
+    found = crawl(snapshot, ["B"])
+    assert serials(found) == {"A", "B", "C"}
+
+
+def test_a_seed_written_in_another_case_is_keyed_by_its_own_serial() -> None:
+    found = crawl(drone_factory().snapshot(), ["pcb-1"])
+    assert "PCB-1" in found.units and "pcb-1" not in found.units
+    assert found.seeds == ("PCB-1",)
+    assert found.depths["PCB-1"] == 0
+
+
+def test_batches_resolve_to_their_units_by_number_and_by_filter() -> None:
+    source = SnapshotSource(drone_factory().snapshot())
+    found = asyncio.run(resolve_batches(source, ["C1"], BatchFilters()))
+    assert found.batches == ("C1",)
+    assert set(found.serials) == {"CAP-1", "CAP-2", "CAP-3", "CAP-6"}
+    filters = BatchFilters(part_numbers=("CAP",), revision_numbers=("B",))
+    found = asyncio.run(resolve_batches(source, [], filters))
+    assert found.batches == ("C2",)
+
+
+def test_filters_that_match_no_batch_are_an_error() -> None:
+    source = SnapshotSource(drone_factory().snapshot())
+    with pytest.raises(NotFoundError, match="part-number=NONE"):
+        asyncio.run(resolve_batches(source, [], BatchFilters(part_numbers=("NONE",))))

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import subprocess
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from tests import expected_exports as expected
+from tests.builders import Factory, drone_factory
+from tests.conftest import needs_graphviz
+from tracegraph.crawl import Genealogy, crawl_genealogy
+from tracegraph.errors import ExportError
+from tracegraph.export import export, format_for
+from tracegraph.export.dot import dot_id, to_dot, to_drawing_dot
+from tracegraph.export.graphml import to_graphml
+from tracegraph.export.json import to_json
+from tracegraph.export.text import to_text
+from tracegraph.graph import build_graph
+from tracegraph.snapshot import SnapshotSource
+
+# Serial numbers that break naive DOT, SVG, GraphML or JSON writers.
+HOSTILE = [
+    "node",
+    "EDGE",
+    "graph",
+    "strict",
+    "digraph",
+    "subgraph",
+    "foo:bar",
+    "http://x",
+    "B:7:n",
+    'say "hi"',
+    "C:\\new",
+    "trail\\",
+    "\\",
+    'back\\"slash',
+    "<h>",
+    "x<y",
+    "a>b",
+    "x&y;",
+    "&amp;",
+    "tab\there",
+    "two words",
+    "-1",
+    "1.5",
+    "né-ünït",
+    "{a}[b];c=d",
+    "line\nbreak",
+    "esc\\\nnl",
+]
+
+
+def hostile_graph() -> nx.DiGraph:
+    factory = Factory()
+    previous = None
+    for serial in HOSTILE:
+        factory.unit(serial, f"P {serial}", parent=previous, name=f"name {serial}", batch=serial)
+        previous = serial
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(factory.snapshot()), [HOSTILE[0]]))
+    return build_graph(genealogy, seeds_label="unit " + HOSTILE[0])
+
+
+def graphviz_node_names(dot_text: str) -> list[str]:
+    result = subprocess.run(
+        ["dot", "-Tjson0"], input=dot_text.encode(), capture_output=True, check=True
+    )
+    return [o["name"] for o in json.loads(result.stdout)["objects"]]
+
+
+def test_dot_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
+    assert to_dot(small_graph) == expected.EXPECTED_DOT
+
+
+def test_text_tree_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
+    assert to_text(small_graph) == expected.EXPECTED_TEXT
+
+
+def test_json_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
+    assert to_json(small_graph) == expected.EXPECTED_JSON
+
+
+def test_graphml_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
+    assert to_graphml(small_graph) == expected.EXPECTED_GRAPHML
+
+
+def test_json_reads_back_into_networkx_with_every_attribute(small_graph: nx.DiGraph) -> None:
+    data = json.loads(to_json(small_graph))
+    back = nx.node_link_graph(data, edges="edges")
+    assert set(back.edges) == set(small_graph.edges)
+    assert dict(back.nodes["FC-1"]) == dict(small_graph.nodes["FC-1"])
+    assert data["warnings"] == small_graph.graph["warnings"]
+
+
+def test_graphml_reads_back_with_types(small_graph: nx.DiGraph) -> None:
+    back = nx.parse_graphml(to_graphml(small_graph))
+    assert back.nodes["FC-1"]["seed"] is True
+    assert back.nodes["CAP-1"]["depth"] == 1
+    assert back.nodes["CAP-9"]["status"] == "missing"
+    assert back.nodes["FC-1"]["label"] == back.nodes["FC-1"]["name"] == "FC-1"
+
+
+@needs_graphviz
+def test_graphviz_reads_back_every_hostile_serial_from_the_dot() -> None:
+    graph = hostile_graph()
+    assert sorted(graphviz_node_names(to_dot(graph))) == sorted(HOSTILE)
+
+
+@needs_graphviz
+@pytest.mark.parametrize("serial", HOSTILE)
+def test_dot_id_round_trips_through_graphviz(serial: str) -> None:
+    assert graphviz_node_names(f"digraph {{ {dot_id(serial)}; }}") == [serial]
+
+
+@needs_graphviz
+def test_svg_of_hostile_serials_is_valid_xml_and_shows_each_serial() -> None:
+    svg = export(hostile_graph(), "svg")
+    root = ET.fromstring(svg)
+    texts = {" ".join((t.text or "").split()) for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    for serial in HOSTILE:
+        assert " ".join(serial.split()) in texts  # line breaks and tabs shown as spaces
+
+
+def test_graphml_and_json_keep_hostile_serials_exactly() -> None:
+    graph = hostile_graph()
+    assert set(nx.parse_graphml(to_graphml(graph))) == set(HOSTILE)
+    assert {n["id"] for n in json.loads(to_json(graph))["nodes"]} == set(HOSTILE)
+
+
+def test_text_tree_shows_control_characters_as_escapes() -> None:
+    text = to_text(hostile_graph())
+    assert "line\\nbreak" in text and "tab\\there" in text
+
+
+def test_drawing_dot_numbers_the_nodes_but_keeps_the_picture(small_graph: nx.DiGraph) -> None:
+    drawing = to_drawing_dot(small_graph)
+    assert '"DRN-1" -> "FC-1"' not in drawing and "u2 -> u3;" in drawing
+    assert drawing.replace("u2", '"DRN-1"').replace("u3", '"FC-1"').count("->") == 3
+
+
+def shuffled_genealogy(seed: int) -> Genealogy:
+    """The same genealogy, with every dict and list in a different order."""
+    snapshot = drone_factory().snapshot()
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["PCB-1", "CAP-5"]))
+    rng = random.Random(seed)
+
+    def shuffle(mapping: dict[str, Any]) -> dict[str, Any]:
+        items = list(mapping.items())
+        rng.shuffle(items)
+        return dict(items)
+
+    for unit in genealogy.units.values():
+        rng.shuffle(unit["children"])
+    genealogy.units = shuffle(genealogy.units)
+    genealogy.depths = shuffle(genealogy.depths)
+    rng.shuffle(genealogy.warnings)
+    return genealogy
+
+
+@pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "txt"])
+def test_output_does_not_depend_on_input_order(fmt: str) -> None:
+    outputs = {
+        export(build_graph(shuffled_genealogy(seed), seeds_label="units"), fmt)
+        for seed in range(5)
+    }
+    assert len(outputs) == 1
+
+
+@needs_graphviz
+def test_svg_is_byte_identical_for_the_same_data() -> None:
+    first = export(build_graph(shuffled_genealogy(1), seeds_label="units"), "svg")
+    second = export(build_graph(shuffled_genealogy(2), seeds_label="units"), "svg")
+    assert first == second
+
+
+@needs_graphviz
+@pytest.mark.parametrize(("fmt", "magic"), [("png", b"\x89PNG"), ("pdf", b"%PDF")])
+def test_png_and_pdf_come_from_graphviz(small_graph: nx.DiGraph, fmt: str, magic: bytes) -> None:
+    assert export(small_graph, fmt).startswith(magic)
+
+
+def test_format_comes_from_the_extension_or_the_override() -> None:
+    assert format_for("a/b.GV") == "dot"
+    assert format_for("out.graphml") == "graphml"
+    assert format_for("-") == "txt"
+    assert format_for("-", "json") == "json"
+    assert format_for("x.txt", "svg") == "svg"
+    with pytest.raises(ExportError, match="extension"):
+        format_for("genealogy.docx")
+    with pytest.raises(ExportError, match="unknown format"):
+        format_for("-", "bmp")
+
+
+def test_missing_graphviz_says_how_to_install_it(
+    small_graph: nx.DiGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ExportError, match="apt-get install graphviz"):
+        export(small_graph, "svg")
+    assert export(small_graph, "dot").startswith(b"digraph")
