@@ -59,7 +59,7 @@ class Factory:
 
     def chain(self, serials: list[str], part: str = "PART") -> Factory:
         """Units each built into the one before it."""
-        for parent, serial in zip([None, *serials], serials):
+        for parent, serial in zip([None, *serials], serials, strict=False):
             self.unit(serial, part, parent=parent)
         return self
 

@@ -36,10 +36,20 @@ def sample() -> dict[str, Any]:
     return data
 
 
+def assert_sdk_accepts(served: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every body the test server sent parses with the official SDK's models."""
+    from tofupilot.v2.models import BatchGetResponse, BatchListResponse, UnitGetResponse
+
+    models = {"unit": UnitGetResponse, "batch": BatchGetResponse, "batch_list": BatchListResponse}
+    for kind, body in served:
+        models[kind].model_validate(body)
+
+
 @pytest.fixture
 def server(drones: dict[str, Any]) -> Iterator[TofuPilotServer]:
     with TofuPilotServer(drones, api_key=API_KEY) as running:
         yield running
+    assert_sdk_accepts(running.served)
 
 
 def build_small_graph() -> Any:

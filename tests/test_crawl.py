@@ -59,8 +59,18 @@ def test_lineage_scope_keeps_only_ancestors_and_descendants() -> None:
 
 def test_up_scope_is_where_used_and_down_scope_is_as_built() -> None:
     snapshot = drone_factory().snapshot()
-    assert serials(crawl(snapshot, ["CAP-3"], scope=Scope.UP)) == {"CAP-3", "PCB-2", "FC-2", "DRN-2"}
-    assert serials(crawl(snapshot, ["FC-2"], scope=Scope.DOWN)) == {"FC-2", "PCB-2", "CAP-3", "CAP-4"}
+    assert serials(crawl(snapshot, ["CAP-3"], scope=Scope.UP)) == {
+        "CAP-3",
+        "PCB-2",
+        "FC-2",
+        "DRN-2",
+    }
+    assert serials(crawl(snapshot, ["FC-2"], scope=Scope.DOWN)) == {
+        "FC-2",
+        "PCB-2",
+        "CAP-3",
+        "CAP-4",
+    }
 
 
 def test_depth_keeps_units_within_n_links_of_a_seed() -> None:

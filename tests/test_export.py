@@ -120,7 +120,9 @@ def test_dot_id_round_trips_through_graphviz(serial: str) -> None:
 def test_svg_of_hostile_serials_is_valid_xml_and_shows_each_serial() -> None:
     svg = export(hostile_graph(), "svg")
     root = ET.fromstring(svg)
-    texts = {" ".join((t.text or "").split()) for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    texts = {
+        " ".join((t.text or "").split()) for t in root.iter("{http://www.w3.org/2000/svg}text")
+    }
     for serial in HOSTILE:
         assert " ".join(serial.split()) in texts  # line breaks and tabs shown as spaces
 
@@ -164,8 +166,7 @@ def shuffled_genealogy(seed: int) -> Genealogy:
 @pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "txt"])
 def test_output_does_not_depend_on_input_order(fmt: str) -> None:
     outputs = {
-        export(build_graph(shuffled_genealogy(seed), seeds_label="units"), fmt)
-        for seed in range(5)
+        export(build_graph(shuffled_genealogy(seed), seeds_label="units"), fmt) for seed in range(5)
     }
     assert len(outputs) == 1
 

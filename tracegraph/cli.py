@@ -302,29 +302,41 @@ def plan_outputs(outputs: tuple[str, ...], format_name: str | None) -> list[Targ
 
 
 def write_atomically(files: dict[str, bytes]) -> None:
-    """Write every file, or none: temporary files first, renamed once all are written."""
+    """Write every file, or none: temporary files first, renamed once all are written.
+
+    A target that exists but is not a regular file (`/dev/stdout`, a pipe) is
+    written in place, after every other file is ready, never replaced.
+    """
     umask = os.umask(0)
     os.umask(umask)
-    written: list[tuple[str, str]] = []
+    staged: list[tuple[str, str]] = []
+    in_place: list[tuple[str, bytes]] = []
+    current = ""
     try:
-        for path, data in files.items():
-            directory = os.path.dirname(os.path.abspath(path))
+        for current, data in files.items():
+            if os.path.exists(current) and not os.path.isfile(current):
+                in_place.append((current, data))
+                continue
+            directory = os.path.dirname(os.path.abspath(current))
             handle, temporary = tempfile.mkstemp(
-                dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp"
+                dir=directory, prefix=f".{os.path.basename(current)}.", suffix=".tmp"
             )
-            written.append((temporary, path))
+            staged.append((temporary, current))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-            mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~umask
-            os.chmod(temporary, mode)
-        for temporary, path in written:
-            os.replace(temporary, path)
+            exists = os.path.exists(current)
+            os.chmod(temporary, os.stat(current).st_mode & 0o7777 if exists else 0o666 & ~umask)
+        for temporary, current in staged:
+            os.replace(temporary, current)
+        staged.clear()
+        for current, data in in_place:
+            with open(current, "wb") as stream:
+                stream.write(data)
     except OSError as error:
-        for temporary, _ in written:
+        for temporary, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-        name = error.filename or "output"
-        raise ExportError(f"cannot write {str(name)!r}: {error.strerror}") from None
+        raise ExportError(f"cannot write {current!r}: {error.strerror}") from None
 
 
 def deliver(

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.builders import drone_factory
+from tracegraph.api import ApiSource, RetryPolicy, encode_segment, parse_retry_after, public_url
+from tracegraph.errors import ApiError, AuthError, NotFoundError, TransportError
+from tracegraph.source import BatchFilters
+
+KEY = "tp-key-do-not-print"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def make_source(handler: Handler, retries: int = 3) -> tuple[ApiSource, list[float]]:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    source = ApiSource(
+        "https://tofu.example/api/",
+        KEY,
+        retry=RetryPolicy(retries=retries, jitter=lambda ceiling: ceiling),
+        transport=httpx.MockTransport(handler),
+        sleep=sleep,
+    )
+    return source, slept
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def test_requests_carry_the_bearer_key_and_an_encoded_serial() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"serial_number": "a/b c?#%"})
+
+    source, _ = make_source(handler)
+    assert run(source.get_unit("a/b c?#%")) == {"serial_number": "a/b c?#%"}
+    assert seen[0].headers["Authorization"] == f"Bearer {KEY}"
+    assert seen[0].url.raw_path == b"/api/v2/units/a%2Fb%20c%3F%23%25"
+
+
+@pytest.mark.parametrize(
+    ("identifier", "segment"),
+    [("..", "%2E%2E"), (".", "%2E"), ("B:7+x", "B%3A7%2Bx"), ("né", "n%C3%A9")],
+)
+def test_every_identifier_is_one_path_segment(identifier: str, segment: str) -> None:
+    assert encode_segment(identifier) == segment
+
+
+def test_not_found_names_the_unit() -> None:
+    source, _ = make_source(lambda r: httpx.Response(404, json={"message": "nope"}))
+    with pytest.raises(
+        NotFoundError, match=r"unit 'SN-404' not found in https://tofu\.example/api"
+    ):
+        run(source.get_unit("SN-404"))
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_key_says_how_to_set_it_without_printing_it(status: int) -> None:
+    source, _ = make_source(lambda r: httpx.Response(status, json={"message": "bad"}))
+    with pytest.raises(AuthError) as caught:
+        run(source.get_batch("B-1"))
+    assert "--api-key" in str(caught.value) and "TOFUPILOT_API_KEY" in str(caught.value)
+    assert KEY not in str(caught.value)
+
+
+def test_no_key_is_an_auth_error() -> None:
+    with pytest.raises(AuthError, match="no API key"):
+        ApiSource("https://tofu.example/api", "")
+
+
+def test_429_and_5xx_are_retried_honouring_retry_after() -> None:
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "7"}),
+        httpx.Response(503),
+        httpx.Response(502),
+        httpx.Response(200, json={"number": "B-1"}),
+    ]
+    source, slept = make_source(lambda r: answers.pop(0))
+    assert run(source.get_batch("B-1")) == {"number": "B-1"}
+    assert slept == [7.0, 1.0, 2.0]  # Retry-After, then exponential backoff (jitter off)
+
+
+def test_network_errors_are_retried_then_reported_with_what_was_tried() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("refused", request=request)
+
+    source, slept = make_source(handler, retries=2)
+    with pytest.raises(TransportError) as caught:
+        run(source.get_unit("SN-1"))
+    assert calls == 3 and len(slept) == 2
+    assert str(caught.value) == (
+        "GET /v2/units/SN-1 at https://tofu.example/api failed after 3 attempts: "
+        "network error (ConnectError)"
+    )
+
+
+def test_timeouts_are_retried() -> None:
+    answers: list[Any] = [httpx.ReadTimeout("slow"), httpx.Response(200, json={"ok": True})]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    source, slept = make_source(handler)
+    assert run(source.get_unit("SN-1")) == {"ok": True}
+    assert len(slept) == 1
+
+
+def test_a_non_json_answer_points_at_the_api_url() -> None:
+    source, _ = make_source(lambda r: httpx.Response(200, text="<html>login</html>"))
+    with pytest.raises(ApiError, match="is the API URL right"):
+        run(source.get_unit("SN-1"))
+
+
+def test_bad_request_shows_the_server_message() -> None:
+    source, _ = make_source(lambda r: httpx.Response(400, json={"message": "limit too big"}))
+    with pytest.raises(ApiError, match="HTTP 400: limit too big"):
+        run(source.get_unit("SN-1"))
+
+
+def test_list_batches_follows_the_cursor_until_has_more_is_false() -> None:
+    numbers = [f"B-{i}" for i in range(5)]
+    queries: list[httpx.QueryParams] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        queries.append(request.url.params)
+        cursor = int(request.url.params["cursor"])
+        page = numbers[cursor : cursor + 2]
+        more = cursor + 2 < len(numbers)
+        return httpx.Response(
+            200,
+            json={
+                "data": [{"number": n} for n in page],
+                "meta": {"has_more": more, "next_cursor": cursor + 2 if more else None},
+            },
+        )
+
+    source, _ = make_source(handler)
+    filters = BatchFilters(part_numbers=("P1", "P2"), search="B")
+
+    async def collect() -> list[str]:
+        return [b["number"] async for b in source.list_batches(filters)]
+
+    assert run(collect()) == numbers
+    assert [q["cursor"] for q in queries] == ["0", "2", "4"]
+    assert queries[0].get_list("part_numbers") == ["P1", "P2"]
+    assert queries[0]["search_query"] == "B"
+
+
+def test_a_repeating_cursor_is_an_error_not_an_endless_loop() -> None:
+    page = {"data": [], "meta": {"has_more": True, "next_cursor": 0}}
+    source, _ = make_source(lambda r: httpx.Response(200, json=page))
+
+    async def collect() -> list[Any]:
+        return [b async for b in source.list_batches(BatchFilters())]
+
+    with pytest.raises(ApiError, match="repeats cursor"):
+        run(collect())
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+def test_public_url_drops_credentials_and_query() -> None:
+    assert (
+        public_url("https://user:pw@tofu.example:8443/api/?key=x")
+        == "https://tofu.example:8443/api"
+    )
+
+
+def test_a_real_unit_body_passes_through_unchanged() -> None:
+    body = drone_factory().body("CAP-1")
+    source, _ = make_source(lambda r: httpx.Response(200, content=json.dumps(body).encode()))
+    assert run(source.get_unit("CAP-1")) == body

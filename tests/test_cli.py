@@ -1,0 +1,314 @@
+"""End-to-end: the real command, in a subprocess, against a real loopback HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from tests.builders import drone_factory
+from tests.conftest import API_KEY, SAMPLE, assert_sdk_accepts, needs_graphviz
+from tests.tofupilot_server import TofuPilotServer
+from tracegraph.cli import main
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def drones_file(folder: Path) -> Path:
+    path = folder / "drones.json"
+    path.write_text(json.dumps(drone_factory().snapshot()))
+    return path
+
+
+def tracegraph(*args: str, server: TofuPilotServer | None = None, **env: str) -> Run:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TOFUPILOT_")}
+    environment["SOURCE_DATE_EPOCH"] = "1795000000"
+    if server is not None:
+        environment["TOFUPILOT_API_URL"] = server.url
+        environment["TOFUPILOT_API_KEY"] = API_KEY
+    environment.update(env)
+    done = subprocess.run(
+        [sys.executable, "-m", "tracegraph", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+    assert "Traceback" not in done.stderr
+    assert API_KEY not in done.stdout + done.stderr
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def one_error_line(run: Run) -> str:
+    assert run.code == 1, run
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), run.err
+    return lines[0]
+
+
+@needs_graphviz
+def test_unit_crawl_writes_every_output_from_one_crawl(
+    server: TofuPilotServer, tmp_path: Path
+) -> None:
+    outputs = [tmp_path / f"g.{ext}" for ext in ("svg", "json", "dot", "graphml", "txt")]
+    run = tracegraph("unit", "CAP-1", *[a for o in outputs for a in ("-o", str(o))], server=server)
+    assert run.code == 0, run.err
+    unit_requests = Counter(r for r in server.requests if r.startswith("/api/v2/units/"))
+    assert set(unit_requests.values()) == {1}
+    assert len(unit_requests) == 6
+    data = json.loads(outputs[1].read_text())
+    assert {n["id"] for n in data["nodes"]} == {"DRN-1", "FC-1", "PCB-1", "CAP-1", "CAP-2", "RES-1"}
+    assert data["graph"]["source"] == server.url
+    ET.fromstring(outputs[0].read_bytes())
+    assert "DRN-1" in outputs[4].read_text()
+    for output in outputs:
+        assert API_KEY not in output.read_text()
+
+
+def test_text_tree_is_printed_when_no_output_is_given(server: TofuPilotServer) -> None:
+    run = tracegraph("unit", "FC-2", "--scope", "down", server=server)
+    assert run.code == 0
+    assert run.out.splitlines()[3:] == [
+        "FC-2  FC rev A  Flight controller  *",
+        "└── PCB-2  PCB rev A  Main board  [batch P1]",
+        "    ├── CAP-3  CAP rev A  Capacitor  [batch C1]",
+        "    └── CAP-4  CAP rev B  Capacitor  [batch C2]",
+    ]
+
+
+def test_batch_selected_by_filters_follows_pagination(drones: dict[str, Any]) -> None:
+    with TofuPilotServer(drones, api_key=API_KEY, page_size=1) as server:
+        run = tracegraph(
+            "batch", "--part-number", "CAP", "--scope", "up", "-o", "-", "-f", "json", server=server
+        )
+        assert_sdk_accepts(server.served)
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    seeds = {n["id"] for n in data["nodes"] if n["seed"]}
+    assert seeds == {"CAP-1", "CAP-2", "CAP-3", "CAP-4", "CAP-5", "CAP-6"}
+    assert data["graph"]["seeds"] == "batches C1, C2 (matching part-number=CAP)"
+    pages = [r for r in server.requests if r.startswith("/api/v2/batches?")]
+    assert len(pages) == 2 and "cursor=1" in pages[1]
+
+
+def test_batches_lists_matching_batches_as_a_table_and_as_json(server: TofuPilotServer) -> None:
+    run = tracegraph("batches", "--search", "c", server=server)
+    assert run.out.splitlines() == [
+        "BATCH  CREATED               UNITS",
+        "C1     2024-07-01T08:00:00Z      4",
+        "C2     2024-07-01T08:00:00Z      2",
+        "2 batches",
+    ]
+    run = tracegraph("batches", "--part-number", "RES", "--json", server=server)
+    assert json.loads(run.out) == [
+        {"number": "R1", "created_at": "2024-07-01T08:00:00Z", "unit_count": 1}
+    ]
+
+
+@needs_graphviz
+def test_a_snapshot_rerenders_byte_identical_output(
+    server: TofuPilotServer, tmp_path: Path
+) -> None:
+    live = [tmp_path / f"live.{e}" for e in ("svg", "json", "dot")]
+    offline = [tmp_path / f"offline.{e}" for e in ("svg", "json", "dot")]
+    snapshot = tmp_path / "evidence.json"
+    args = ["batch", "C1", "--save-snapshot", str(snapshot)]
+    assert tracegraph(*args, *[a for o in live for a in ("-o", str(o))], server=server).code == 0
+    args = ["batch", "C1", "--source", str(snapshot)]
+    assert tracegraph(*args, *[a for o in offline for a in ("-o", str(o))]).code == 0
+    for a, b in zip(live, offline, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    recorded = json.loads(snapshot.read_text())
+    assert recorded["source"] == server.url and API_KEY not in snapshot.read_text()
+
+
+def test_retries_ride_out_429_and_503(server: TofuPilotServer) -> None:
+    server.fail_next("/api/v2/units/CAP-1", 429, 1, retry_after="0")
+    server.fail_next("/api/v2/units/PCB-1", 503, 2, retry_after="0")
+    run = tracegraph("unit", "CAP-1", "-f", "json", "-o", "-", server=server)
+    assert run.code == 0, run.err
+    assert len(json.loads(run.out)["nodes"]) == 6
+
+
+def test_dangling_child_is_marked_missing_and_strict_exits_3(
+    drones: dict[str, Any], tmp_path: Path
+) -> None:
+    drones["units"]["PCB-2"]["children"].append({"id": "x", "serial_number": "GHOST", "part": None})
+    output = tmp_path / "g.json"
+    with TofuPilotServer(drones, api_key=API_KEY) as server:
+        run = tracegraph("unit", "CAP-3", "-o", str(output), server=server)
+        assert run.code == 0
+        assert "Warning: unit 'GHOST' is referenced by 'PCB-2' but does not exist (404)" in run.err
+        nodes = {n["id"]: n for n in json.loads(output.read_text())["nodes"]}
+        assert nodes["GHOST"]["status"] == "missing"
+        assert tracegraph("unit", "CAP-3", "--strict", "-q", server=server).code == 3
+
+
+def test_unknown_serial_fails_and_leaves_the_output_untouched(
+    server: TofuPilotServer, tmp_path: Path
+) -> None:
+    output = tmp_path / "g.json"
+    output.write_text("previous audit")
+    run = tracegraph("unit", "NOPE-1", "-o", str(output), server=server)
+    assert one_error_line(run) == f"Error: unit 'NOPE-1' not found in {server.url}"
+    assert output.read_text() == "previous audit"
+
+
+def test_refused_key_fails_without_printing_it(server: TofuPilotServer, tmp_path: Path) -> None:
+    output = tmp_path / "g.dot"
+    run = tracegraph(
+        "unit", "CAP-1", "-o", str(output), server=server, TOFUPILOT_API_KEY="wrong-key-123"
+    )
+    line = one_error_line(run)
+    assert "refused the API key" in line and "wrong-key-123" not in line
+    assert not output.exists()
+
+
+def test_missing_key_is_an_error() -> None:
+    line = one_error_line(tracegraph("unit", "X", "--api-url", "http://127.0.0.1:9/api"))
+    assert "no API key" in line
+
+
+def test_unreachable_server_fails_after_retries(tmp_path: Path) -> None:
+    run = tracegraph(
+        "unit",
+        "CAP-1",
+        "--api-url",
+        "http://127.0.0.1:9/api",
+        "--api-key",
+        API_KEY,
+        "--retries",
+        "1",
+    )
+    assert "failed after 2 attempts: network error" in one_error_line(run)
+
+
+def test_unreadable_snapshot_fails(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops")
+    assert "not valid JSON" in one_error_line(tracegraph("unit", "X", "--source", str(bad)))
+    missing = tmp_path / "absent.json"
+    assert "cannot read snapshot" in one_error_line(
+        tracegraph("unit", "X", "--source", str(missing))
+    )
+
+
+def test_unwritable_output_fails_before_crawling(server: TofuPilotServer, tmp_path: Path) -> None:
+    line = one_error_line(
+        tracegraph("unit", "CAP-1", "-o", str(tmp_path / "no" / "such" / "g.svg"), server=server)
+    )
+    assert "does not exist" in line
+    assert server.requests == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_folder_fails_and_keeps_files(server: TofuPilotServer, tmp_path: Path) -> None:
+    output = tmp_path / "g.json"
+    output.write_text("previous")
+    tmp_path.chmod(0o500)
+    try:
+        line = one_error_line(tracegraph("unit", "CAP-1", "-o", str(output), server=server))
+    finally:
+        tmp_path.chmod(0o700)
+    assert "cannot write" in line and output.read_text() == "previous"
+
+
+def test_output_where_no_file_can_be_made_fails(tmp_path: Path) -> None:
+    keep = tmp_path / "keep.json"
+    keep.write_text("previous")
+    run = tracegraph(
+        "unit", "DRN-X1-0001", "--source", str(SAMPLE), "-o", str(keep), "-o", "/proc/g.json"
+    )
+    assert one_error_line(run).startswith("Error: cannot write '/proc/g.json'")
+    assert keep.read_text() == "previous"
+    assert not list(Path("/proc").glob(".g.json.*"))
+
+
+def test_a_device_output_is_written_not_replaced(tmp_path: Path) -> None:
+    run = tracegraph(
+        "unit", "FC-1", "--source", str(drones_file(tmp_path)), "-o", "/dev/stdout", "-f", "txt"
+    )
+    assert run.code == 0 and "FC-1" in run.out
+    assert Path("/dev/stdout").exists() and not Path("/dev/null").is_file()
+
+
+def test_a_failing_second_output_leaves_the_first_untouched(tmp_path: Path) -> None:
+    first = tmp_path / "a.json"
+    first.write_text("previous")
+    blocker = tmp_path / "b.json"
+    blocker.mkdir()
+    run = tracegraph(
+        "unit", "DRN-X1-0001", "--source", str(SAMPLE), "-o", str(first), "-o", str(blocker)
+    )
+    assert "is a folder" in one_error_line(run)
+    assert first.read_text() == "previous"
+
+
+def test_max_units_stops_and_writes_nothing(server: TofuPilotServer, tmp_path: Path) -> None:
+    output = tmp_path / "g.json"
+    run = tracegraph("unit", "DRN-1", "--max-units", "3", "-o", str(output), server=server)
+    assert "--max-units 3" in one_error_line(run)
+    assert not output.exists()
+
+
+def test_svg_without_graphviz_says_how_to_install_it(tmp_path: Path) -> None:
+    run = tracegraph(
+        "unit",
+        "DRN-X1-0001",
+        "--source",
+        str(SAMPLE),
+        "-o",
+        str(tmp_path / "g.svg"),
+        PATH=str(tmp_path),
+    )
+    assert "apt-get install graphviz" in one_error_line(run)
+    run = tracegraph(
+        "unit",
+        "DRN-X1-0001",
+        "--source",
+        str(SAMPLE),
+        "-o",
+        str(tmp_path / "g.dot"),
+        PATH=str(tmp_path),
+    )
+    assert run.code == 0 and (tmp_path / "g.dot").exists()
+
+
+def test_usage_errors_exit_2() -> None:
+    assert tracegraph("unit", "X", "--scope", "sideways").code == 2
+    assert tracegraph("batch").code == 2
+    assert tracegraph("batch", "--created-after", "yesterday").code == 2
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    assert isinstance(main, click.Group)
+    for name in main.commands:
+        run = tracegraph(name, "-h")
+        assert run.code == 0 and "Example:" in run.out, name
+    assert tracegraph("--version").out.strip() == "tracegraph, version 0.1.0"
+
+
+def test_sample_factory_bodies_pass_the_official_sdk(sample: dict[str, Any]) -> None:
+    served = [("unit", u) for u in sample["units"].values()]
+    served += [("batch", b) for b in sample["batches"].values()]
+    assert len(served) > 150
+    assert_sdk_accepts(served)
+
+
+def test_factory_builder_bodies_pass_the_official_sdk() -> None:
+    snapshot = drone_factory().snapshot()
+    assert_sdk_accepts([("unit", u) for u in snapshot["units"].values()])

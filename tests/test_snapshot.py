@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.builders import drone_factory
+from tracegraph.crawl import crawl_genealogy
+from tracegraph.errors import NotFoundError, SnapshotError
+from tracegraph.snapshot import RecordingSource, SnapshotSource, dump_snapshot, load_snapshot
+from tracegraph.source import BatchFilters
+
+
+def listed(source: SnapshotSource, filters: BatchFilters) -> list[str]:
+    async def collect() -> list[str]:
+        return [b["number"] async for b in source.list_batches(filters)]
+
+    return asyncio.run(collect())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read snapshot"),
+        ("{not json", "not valid JSON"),
+        ('{"format": "other"}', "not a tracegraph snapshot"),
+        ('{"format": "tracegraph-snapshot", "version": 9}', "version 9"),
+        ('{"format": "tracegraph-snapshot", "version": 1, "units": []}', '"units" must be'),
+    ],
+)
+def test_unreadable_snapshots_say_what_is_wrong(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path / "snap.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SnapshotError, match=message):
+        load_snapshot(path)
+
+
+def test_snapshot_serves_units_batches_and_404s() -> None:
+    source = SnapshotSource(drone_factory().snapshot())
+    assert asyncio.run(source.get_unit("CAP-1"))["serial_number"] == "CAP-1"
+    assert asyncio.run(source.get_batch("c1"))["number"] == "C1"
+    with pytest.raises(NotFoundError):
+        asyncio.run(source.get_unit("NOPE"))
+
+
+def test_snapshot_lists_batches_through_the_filters() -> None:
+    source = SnapshotSource(drone_factory().snapshot())
+    assert listed(source, BatchFilters()) == ["C1", "C2", "D1", "P1", "R1"]
+    assert listed(source, BatchFilters(part_numbers=("CAP",))) == ["C1", "C2"]
+    assert listed(source, BatchFilters(search="c")) == ["C1", "C2"]
+    after = datetime(2024, 7, 2, tzinfo=timezone.utc)
+    assert listed(source, BatchFilters(created_after=after)) == []
+
+
+def test_recording_keeps_what_the_crawl_used_and_replays_it(tmp_path: Path) -> None:
+    snapshot = drone_factory().snapshot()
+    snapshot["units"]["PCB-1"]["children"].append(
+        {"id": "x", "serial_number": "GONE", "part": None}
+    )
+    recorder = RecordingSource(SnapshotSource(snapshot))
+    first = asyncio.run(crawl_genealogy(recorder, ["CAP-1"]))
+    saved = recorder.snapshot("2026-11-22T10:00:00Z")
+    assert set(saved["units"]) == set(first.units)
+    assert saved["missing"] == ["GONE"]
+    assert saved["source"] == snapshot["source"]
+    path = tmp_path / "replay.json"
+    path.write_text(dump_snapshot(saved))
+    again = asyncio.run(crawl_genealogy(SnapshotSource.from_file(path), ["CAP-1"]))
+    assert again.units == first.units and again.missing == first.missing
+
+
+def test_snapshot_text_is_stable() -> None:
+    data: dict[str, Any] = drone_factory().snapshot()
+    assert dump_snapshot(data) == dump_snapshot(json.loads(dump_snapshot(data)))
