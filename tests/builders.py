@@ -71,9 +71,19 @@ class Factory:
             "part": _part(spec.part, spec.revision, spec.name),
         }
 
-    def body(self, serial: str) -> dict[str, Any]:
+    def children_index(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for serial, spec in sorted(self.specs.items()):
+            if spec.parent:
+                index.setdefault(spec.parent, []).append(serial)
+        return index
+
+    def body(
+        self, serial: str, children_index: dict[str, list[str]] | None = None
+    ) -> dict[str, Any]:
         spec = self.specs[serial]
-        children = sorted(s for s, c in self.specs.items() if c.parent == serial)
+        index = children_index if children_index is not None else self.children_index()
+        children = index.get(serial, [])
         return {
             "id": f"unit-{serial}",
             "serial_number": serial,
@@ -98,8 +108,9 @@ class Factory:
             "metadata": {},
         }
 
-    def batch_body(self, number: str) -> dict[str, Any]:
-        members = sorted(s for s, c in self.specs.items() if c.batch == number)
+    def batch_body(self, number: str, members: list[str] | None = None) -> dict[str, Any]:
+        if members is None:
+            members = sorted(s for s, c in self.specs.items() if c.batch == number)
         return {
             "id": f"batch-{number}",
             "number": number,
@@ -118,14 +129,18 @@ class Factory:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        batches = sorted({c.batch for c in self.specs.values() if c.batch})
+        index = self.children_index()
+        members: dict[str, list[str]] = {}
+        for serial, spec in sorted(self.specs.items()):
+            if spec.batch:
+                members.setdefault(spec.batch, []).append(serial)
         return {
             "format": "tracegraph-snapshot",
             "version": 1,
             "source": self.source,
             "captured_at": "2026-11-20T09:00:00Z",
-            "units": {s: self.body(s) for s in sorted(self.specs)},
-            "batches": {b: self.batch_body(b) for b in batches},
+            "units": {s: self.body(s, index) for s in sorted(self.specs)},
+            "batches": {b: self.batch_body(b, m) for b, m in sorted(members.items())},
             "missing": [],
         }
 

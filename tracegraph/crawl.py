@@ -45,7 +45,7 @@ class Progress:
     queued: int
 
 
-@dataclass
+@dataclass(repr=False)
 class Genealogy:
     """What a crawl found: unit records, units that answered 404, and how they were reached."""
 
@@ -57,6 +57,13 @@ class Genealogy:
     source_url: str = ""
     scope: Scope = Scope.TREE
     requests: int = 0
+
+    def __repr__(self) -> str:
+        # asyncio formats the result of a finished task with repr(): keep it short.
+        return (
+            f"Genealogy({len(self.units)} units, {len(self.missing)} missing, "
+            f"{len(self.warnings)} warnings, scope={self.scope.value})"
+        )
 
 
 def reference_serial(reference: object) -> str | None:

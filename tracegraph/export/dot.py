@@ -60,7 +60,7 @@ def _html_id_ok(text: str) -> bool:
 def dot_id(text: str) -> str:
     """A DOT ID that Graphviz reads back as exactly `text`."""
     quoted = text.replace('"', '\\"')
-    if _lex_quoted(quoted) == text:
+    if "\\" not in text or _lex_quoted(quoted) == text:
         return f'"{quoted}"'
     # A backslash before a quote, at the end or before a newline cannot be
     # written in a quoted ID; an HTML-string ID takes the text as it is.
