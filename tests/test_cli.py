@@ -312,3 +312,27 @@ def test_sample_factory_bodies_pass_the_official_sdk(sample: dict[str, Any]) -> 
 def test_factory_builder_bodies_pass_the_official_sdk() -> None:
     snapshot = drone_factory().snapshot()
     assert_sdk_accepts([("unit", u) for u in snapshot["units"].values()])
+
+
+def test_progress_is_shown_on_a_terminal_and_not_in_a_pipe(tmp_path: Path) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    args = [sys.executable, "-m", "tracegraph", "batch", "CAP-2407", "--source", str(SAMPLE)]
+    args += ["-o", str(tmp_path / "g.json")]
+    done = subprocess.run(args, stderr=follower, stdout=subprocess.PIPE, timeout=60)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert b"fetched " in shown and b"in flight" in shown
+    piped = tracegraph("batch", "CAP-2407", "--source", str(SAMPLE), "-o", str(tmp_path / "h.json"))
+    assert piped.err == ""
