@@ -33,7 +33,9 @@ from tracegraph.crawl import (
 from tracegraph.errors import ExportError, TracegraphError
 from tracegraph.export import export, format_for
 from tracegraph.export.graphviz import find_dot
+from tracegraph.export.impact import impact_summary
 from tracegraph.graph import build_graph, generated_at
+from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
 from tracegraph.snapshot import RecordingSource, SnapshotSource, dump_snapshot
 from tracegraph.source import BatchFilters, Source, iso_utc, parse_iso
 
@@ -173,12 +175,7 @@ filter_options = _compose(
     click.option("--search", help="Batches whose number contains this text."),
 )
 
-crawl_options = _compose(
-    click.option(
-        "--save-snapshot",
-        type=click.Path(dir_okay=False),
-        help="Write every API response the crawl used to this snapshot file.",
-    ),
+scope_options = _compose(
     click.option(
         "--scope",
         type=click.Choice([s.value for s in Scope]),
@@ -188,6 +185,14 @@ crawl_options = _compose(
         "up: ancestors (where-used); down: descendants (as-built).",
     ),
     click.option("--depth", type=click.IntRange(0), help="Keep units at most N links from a seed."),
+)
+
+output_options = _compose(
+    click.option(
+        "--save-snapshot",
+        type=click.Path(dir_okay=False),
+        help="Write every API response the crawl used to this snapshot file.",
+    ),
     click.option(
         "--max-units",
         type=click.IntRange(1),
@@ -201,7 +206,7 @@ crawl_options = _compose(
         "outputs",
         multiple=True,
         help="Output file, repeatable; the format comes from the extension "
-        "(.dot .gv .svg .png .pdf .graphml .json .txt); - is stdout.",
+        "(.dot .gv .svg .png .pdf .graphml .json .csv .txt); - is stdout.",
     ),
     click.option(
         "-f", "--format", "format_name", help="Format for -o - or to override the extension."
@@ -281,11 +286,13 @@ class Target:
     fmt: str
 
 
-def plan_outputs(outputs: tuple[str, ...], format_name: str | None) -> list[Target]:
+def plan_outputs(
+    outputs: tuple[str, ...], format_name: str | None, *, report: bool = False
+) -> list[Target]:
     """Check every output before the crawl starts, so a typo costs no crawl."""
-    targets = [Target(p, format_for(p, format_name)) for p in outputs] or [
-        Target("-", format_for("-", format_name))
-    ]
+    targets = [Target(p, format_for(p, format_name, report=report)) for p in outputs]
+    if not targets and not report:
+        targets = [Target("-", format_for("-", format_name))]
     for target in targets:
         if target.path == "-":
             continue
@@ -342,15 +349,16 @@ def write_atomically(files: dict[str, bytes]) -> None:
 def deliver(
     graph: nx.DiGraph,
     targets: list[Target],
-    recorder: RecordingSource | None,
-    save_snapshot: str | None,
+    crawled: Crawled,
+    report: ImpactReport | None = None,
 ) -> None:
     """Render every output in memory, then write them all (stdout last)."""
-    rendered = [(t, export(graph, t.fmt)) for t in targets]
+    rendered = [(t, export(graph, t.fmt, report)) for t in targets]
     files = {t.path: data for t, data in rendered if t.path != "-"}
-    if recorder is not None and save_snapshot:
+    if crawled.recorder is not None and crawled.save_snapshot:
         captured = str(graph.graph.get("generated_at", generated_at()))
-        files[save_snapshot] = dump_snapshot(recorder.snapshot(captured)).encode("utf-8")
+        snapshot = crawled.recorder.snapshot(captured)
+        files[crawled.save_snapshot] = dump_snapshot(snapshot).encode("utf-8")
     write_atomically(files)
     for target, data in rendered:
         if target.path == "-":
@@ -376,55 +384,107 @@ def describe_serials(kind: str, items: tuple[str, ...] | list[str]) -> str:
     return f"{kind}{'s' if len(items) != 1 else ''} {shown}{more}"
 
 
-def genealogy_command(
-    *,
+@dataclass(frozen=True)
+class Seeds:
+    """The units a command starts from: typed serials must exist, batch members may not."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    label: str  # what was asked, for titles: "unit SN-1", "batch CAP-2407"
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    scope: str
+    depth: int | None
+    max_units: int
+    save_snapshot: str | None
+    quiet: bool
+    verbose: bool
+
+
+@dataclass(frozen=True)
+class Crawled:
+    graph: nx.DiGraph
+    seeds: Seeds
+    recorder: RecordingSource | None
+    save_snapshot: str | None
+
+
+def crawl_graph(
     options: SourceOptions,
-    seeds: Callable[[Source], Awaitable[tuple[tuple[str, ...], str, bool]]],
-    scope: str,
-    depth: int | None,
-    max_units: int,
-    outputs: tuple[str, ...],
-    format_name: str | None,
-    save_snapshot: str | None,
-    strict: bool,
-    quiet: bool,
-    verbose: bool,
+    crawl: CrawlOptions,
+    find_seeds: Callable[[Source], Awaitable[Seeds]],
+) -> Crawled:
+    """Source -> seeds -> crawl -> graph, with a progress line on a terminal."""
+    progress = ProgressLine(enabled=not crawl.quiet)
+    started = time.monotonic()
+
+    async def work(source: Source) -> tuple[Genealogy, Seeds]:
+        seeds = await find_seeds(source)
+        genealogy = await crawl_genealogy(
+            source,
+            seeds.required,
+            optional_seeds=seeds.optional,
+            scope=Scope(crawl.scope),
+            max_depth=crawl.depth,
+            max_units=crawl.max_units,
+            concurrency=options.concurrency,
+            on_progress=progress,
+        )
+        return genealogy, seeds
+
+    try:
+        (genealogy, seeds), recorder = run_with_source(options, crawl.save_snapshot, work)
+    finally:
+        progress.close()
+    graph = build_graph(genealogy, seeds_label=seeds.label)
+    if crawl.verbose:
+        _echo_err(
+            f"crawled {graph.number_of_nodes()} units, {graph.number_of_edges()} links "
+            f"with {genealogy.requests} unit requests in {time.monotonic() - started:.2f} s"
+        )
+    return Crawled(graph, seeds, recorder, crawl.save_snapshot)
+
+
+def _crawl_options(kwargs: dict[str, Any]) -> CrawlOptions:
+    return CrawlOptions(
+        scope=kwargs.pop("scope"),
+        depth=kwargs.pop("depth", None),
+        max_units=kwargs.pop("max_units"),
+        save_snapshot=kwargs.pop("save_snapshot"),
+        quiet=kwargs.pop("quiet"),
+        verbose=kwargs.pop("verbose"),
+    )
+
+
+def genealogy_command(
+    options: SourceOptions,
+    find_seeds: Callable[[Source], Awaitable[Seeds]],
+    kwargs: dict[str, Any],
 ) -> None:
     """The shared pipeline of `unit` and `batch`."""
-    with error_edge(verbose):
-        targets = plan_outputs(outputs, format_name)
-        progress = ProgressLine(enabled=not quiet)
-        started = time.monotonic()
-
-        async def crawl(source: Source) -> tuple[Genealogy, str]:
-            serials, label, must_exist = await seeds(source)
-            genealogy = await crawl_genealogy(
-                source,
-                serials,
-                scope=Scope(scope),
-                max_depth=depth,
-                max_units=max_units,
-                concurrency=options.concurrency,
-                seeds_must_exist=must_exist,
-                on_progress=progress,
-            )
-            return genealogy, label
-
-        try:
-            (genealogy, label), recorder = run_with_source(options, save_snapshot, crawl)
-        finally:
-            progress.close()
-        graph = build_graph(genealogy, seeds_label=label)
-        if verbose:
-            _echo_err(
-                f"crawled {graph.number_of_nodes()} units, {graph.number_of_edges()} links "
-                f"with {genealogy.requests} unit requests in {time.monotonic() - started:.2f} s"
-            )
-        deliver(graph, targets, recorder, save_snapshot)
-        warnings = list(graph.graph.get("warnings", []))
-        report_warnings(warnings, quiet)
-    if strict and warnings:
+    crawl = _crawl_options(kwargs)
+    with error_edge(crawl.verbose):
+        targets = plan_outputs(kwargs["outputs"], kwargs["format_name"])
+        crawled = crawl_graph(options, crawl, find_seeds)
+        deliver(crawled.graph, targets, crawled)
+        warnings = list(crawled.graph.graph.get("warnings", []))
+        report_warnings(warnings, crawl.quiet)
+    if kwargs["strict"] and warnings:
         sys.exit(3)
+
+
+async def batch_seeds(
+    source: Source, numbers: tuple[str, ...], filters: BatchFilters, concurrency: int
+) -> tuple[tuple[str, ...], str]:
+    """Every unit of the named and filtered batches, and a label for them."""
+    found = await resolve_batches(source, numbers, filters, concurrency=concurrency)
+    batches = list(found.batches)
+    label = describe_serials("batch", batches).replace("batchs", "batches")
+    if not filters.is_empty():
+        label += f" (matching {filters.describe()})"
+    return found.serials, label
 
 
 def _source_options(kwargs: dict[str, Any]) -> SourceOptions:
@@ -465,7 +525,8 @@ def main() -> None:
 @main.command()
 @click.argument("serials", nargs=-1, required=True)
 @source_options
-@crawl_options
+@scope_options
+@output_options
 def unit(serials: tuple[str, ...], **kwargs: Any) -> None:
     """Genealogy of units, from their serial numbers.
 
@@ -477,17 +538,19 @@ def unit(serials: tuple[str, ...], **kwargs: Any) -> None:
     """
     options = _source_options(kwargs)
 
-    async def seeds(source: Source) -> tuple[tuple[str, ...], str, bool]:
-        return serials, describe_serials("unit", list(dict.fromkeys(serials))), True
+    async def seeds(source: Source) -> Seeds:
+        unique = tuple(dict.fromkeys(serials))
+        return Seeds(unique, (), describe_serials("unit", unique))
 
-    genealogy_command(options=options, seeds=seeds, **kwargs)
+    genealogy_command(options, seeds, kwargs)
 
 
 @main.command()
 @click.argument("numbers", nargs=-1)
 @source_options
 @filter_options
-@crawl_options
+@scope_options
+@output_options
 def batch(numbers: tuple[str, ...], **kwargs: Any) -> None:
     """Genealogy of every unit in the batches.
 
@@ -503,14 +566,82 @@ def batch(numbers: tuple[str, ...], **kwargs: Any) -> None:
     if not numbers and filters.is_empty():
         raise click.UsageError("name a batch number or select batches with a filter option")
 
-    async def seeds(source: Source) -> tuple[tuple[str, ...], str, bool]:
-        found = await resolve_batches(source, numbers, filters, concurrency=options.concurrency)
-        label = describe_serials("batch", list(found.batches)).replace("batchs", "batches")
-        if not filters.is_empty():
-            label += f" (matching {filters.describe()})"
-        return found.serials, label, False
+    async def seeds(source: Source) -> Seeds:
+        serials, label = await batch_seeds(source, numbers, filters, options.concurrency)
+        return Seeds((), serials, label)
 
-    genealogy_command(options=options, seeds=seeds, **kwargs)
+    genealogy_command(options, seeds, kwargs)
+
+
+@main.command()
+@click.argument("numbers", nargs=-1)
+@click.option("--serial", "suspect_serials", multiple=True, help="A suspect unit (repeatable).")
+@source_options
+@filter_options
+@click.option(
+    "--scope",
+    type=click.Choice([Scope.UP.value, Scope.LINEAGE.value, Scope.TREE.value]),
+    default=Scope.UP.value,
+    show_default=True,
+    help="up: suspects and what contains them; lineage: also what the suspects contain; "
+    "tree: the whole tree of every affected unit (the report is the same).",
+)
+@output_options
+@click.option(
+    "--fail-if-affected",
+    is_flag=True,
+    help="Exit 3 when any suspect unit is built into a top-level unit.",
+)
+def impact(
+    numbers: tuple[str, ...],
+    suspect_serials: tuple[str, ...],
+    fail_if_affected: bool,
+    **kwargs: Any,
+) -> None:
+    """Recall impact: which top-level units contain suspect batches or units.
+
+    Walks up from every unit of the suspect batches (named, or selected with
+    the filters) and every --serial to its top-level unit. Prints a summary;
+    -o impact.csv and -o impact.json write the report (one row per affected
+    top-level unit), -o impact.svg (or any graph format) the picture, and
+    -f csv writes one row per unit.
+
+    \b
+    Example:
+      tracegraph impact CAP-2407 --source samples/factory.json -o impact.csv -o impact.svg
+      tracegraph impact --part-number CAP-10 --created-after 2024-07-01 --fail-if-affected
+    """
+    options = _source_options(kwargs)
+    filters = _filters(kwargs)
+    if not numbers and not suspect_serials and filters.is_empty():
+        raise click.UsageError("name a suspect batch, a --serial, or select batches with a filter")
+    crawl = _crawl_options(kwargs)
+
+    async def seeds(source: Source) -> Seeds:
+        parts: list[str] = []
+        members: tuple[str, ...] = ()
+        if numbers or not filters.is_empty():
+            members, label = await batch_seeds(source, numbers, filters, options.concurrency)
+            parts.append(label)
+        serials = tuple(dict.fromkeys(suspect_serials))
+        if serials:
+            parts.append(describe_serials("unit", serials))
+        return Seeds(serials, members, " and ".join(parts))
+
+    with error_edge(crawl.verbose):
+        targets = plan_outputs(kwargs["outputs"], kwargs["format_name"], report=True)
+        crawled = crawl_graph(options, crawl, seeds)
+        suspects = [*crawled.seeds.required, *crawled.seeds.optional]
+        report = analyse_impact(crawled.graph, suspects, crawled.seeds.label)
+        deliver(mark_impact(crawled.graph, report), targets, crawled, report)
+        # The summary is the command's answer: on stdout, unless an output took stdout.
+        stdout_taken = any(t.path == "-" for t in targets)
+        if not (stdout_taken and crawl.quiet):
+            click.echo(impact_summary(report), nl=False, err=stdout_taken)
+        warnings = list(crawled.graph.graph.get("warnings", []))
+        report_warnings(warnings, crawl.quiet)
+    if (kwargs["strict"] and warnings) or (fail_if_affected and report.reached_a_top_level_unit):
+        sys.exit(3)
 
 
 @main.command()

@@ -247,20 +247,22 @@ async def crawl_genealogy(
     max_depth: int | None = None,
     max_units: int = DEFAULT_MAX_UNITS,
     concurrency: int = DEFAULT_CONCURRENCY,
-    seeds_must_exist: bool = True,
+    optional_seeds: Sequence[str] = (),
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Genealogy:
-    """Crawl the genealogy of `seeds` through `source`.
+    """Crawl the genealogy of `seeds` and `optional_seeds` through `source`.
 
-    A seed that does not exist raises `NotFoundError` when `seeds_must_exist`
-    (serials the user typed); otherwise, like any referenced unit that answers
-    404, it becomes a missing unit with a warning and the crawl goes on.
+    A seed that does not exist raises `NotFoundError` (a serial the user
+    typed); an optional seed (a unit listed in a batch) that does not exist
+    becomes, like any referenced unit that answers 404, a missing unit with a
+    warning, and the crawl goes on.
     """
     if max_depth is not None and max_depth < 0:
         raise TracegraphError("--depth must be 0 or more")
     crawl = _Crawl(source, scope, max_depth, max_units, concurrency, on_progress)
-    unique_seeds = tuple(dict.fromkeys(seeds))
-    crawl.seed(unique_seeds, required=seeds_must_exist)
+    unique_seeds = tuple(dict.fromkeys([*seeds, *optional_seeds]))
+    crawl.seed(dict.fromkeys(seeds), required=True)
+    crawl.seed(dict.fromkeys(optional_seeds), required=False)
     await crawl.run()
     canonical = tuple(dict.fromkeys(crawl.aliases.get(s, s) for s in unique_seeds))
     return Genealogy(

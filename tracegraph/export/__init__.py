@@ -8,11 +8,14 @@ from pathlib import PurePath
 import networkx as nx
 
 from tracegraph.errors import ExportError
+from tracegraph.export.csv import to_csv
 from tracegraph.export.dot import to_dot
 from tracegraph.export.graphml import to_graphml
 from tracegraph.export.graphviz import to_pdf, to_png, to_svg
+from tracegraph.export.impact import impact_csv, impact_json, impact_summary
 from tracegraph.export.json import to_json
 from tracegraph.export.text import to_text
+from tracegraph.impact import ImpactReport
 
 Exporter = Callable[[nx.DiGraph], str | bytes]
 
@@ -24,7 +27,15 @@ EXPORTERS: dict[str, Exporter] = {
     "graphml": to_graphml,
     "json": to_json,
     "txt": to_text,
+    "csv": to_csv,
 }
+# The recall impact report's own formats; in `impact`, .csv .json .txt mean these.
+REPORTS: dict[str, Callable[[ImpactReport], str]] = {
+    "impact-csv": impact_csv,
+    "impact-json": impact_json,
+    "summary": impact_summary,
+}
+REPORT_EXTENSIONS = {".csv": "impact-csv", ".json": "impact-json", ".txt": "summary"}
 EXTENSIONS = {
     ".dot": "dot",
     ".gv": "dot",
@@ -34,26 +45,33 @@ EXTENSIONS = {
     ".graphml": "graphml",
     ".json": "json",
     ".txt": "txt",
+    ".csv": "csv",
 }
 ALIASES = {"gv": "dot", "text": "txt", "tree": "txt"}
 
 
-def format_names() -> list[str]:
-    return sorted({*EXPORTERS, *ALIASES})
+def format_names(report: bool = False) -> list[str]:
+    return sorted({*EXPORTERS, *ALIASES, *(REPORTS if report else ())})
 
 
-def format_for(path: str, override: str | None = None) -> str:
-    """The format to write `path` in: `override`, else its extension."""
+def format_for(path: str, override: str | None = None, *, report: bool = False) -> str:
+    """The format to write `path` in: `override`, else its extension.
+
+    With `report`, the recall impact report's formats are known too, and
+    `.csv`, `.json`, `.txt` and stdout name them.
+    """
     if override:
         name = ALIASES.get(override.lower(), override.lower())
-        if name not in EXPORTERS:
+        if name not in EXPORTERS and not (report and name in REPORTS):
             raise ExportError(
-                f"unknown format {override!r}; choose one of {', '.join(format_names())}"
+                f"unknown format {override!r}; choose one of {', '.join(format_names(report))}"
             )
         return name
     if path == "-":
-        return "txt"
+        return "summary" if report else "txt"
     suffix = PurePath(path).suffix.lower()
+    if report and suffix in REPORT_EXTENSIONS:
+        return REPORT_EXTENSIONS[suffix]
     if suffix not in EXTENSIONS:
         raise ExportError(
             f"cannot tell the format of {path!r} from its extension; use one of "
@@ -62,7 +80,11 @@ def format_for(path: str, override: str | None = None) -> str:
     return EXTENSIONS[suffix]
 
 
-def export(graph: nx.DiGraph, fmt: str) -> bytes:
-    """The genealogy in format `fmt`, as the bytes to write."""
+def export(graph: nx.DiGraph, fmt: str, report: ImpactReport | None = None) -> bytes:
+    """The genealogy (or, for a report format, the impact report) as the bytes to write."""
+    if fmt in REPORTS:
+        if report is None:
+            raise ExportError(f"format {fmt!r} needs a recall impact report (tracegraph impact)")
+        return REPORTS[fmt](report).encode("utf-8")
     result = EXPORTERS[fmt](graph)
     return result.encode("utf-8") if isinstance(result, str) else result

@@ -80,10 +80,7 @@ def html_text(text: str) -> str:
     text = _XML_INVALID.sub("\ufffd", text)
     text = re.sub(r"[\t\r\n]", " ", text)
     return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     )
 
 
@@ -103,6 +100,9 @@ def _node_label(attributes: dict[str, object]) -> str:
         rows.append(html_text(part_line))
     if name:
         rows.append(f'<FONT POINT-SIZE="9">{html_text(name)}</FONT>')
+    for mark in style.marks(attributes):
+        colour = style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER
+        rows.append(f'<FONT POINT-SIZE="9" COLOR="{colour}"><B>{mark}</B></FONT>')
     outcome = str(attributes.get("outcome", ""))
     if outcome and outcome != "PASS":
         rows.append(f'<FONT POINT-SIZE="9" COLOR="#b03a2e">{html_text(outcome)}</FONT>')
@@ -118,7 +118,9 @@ def _node_style(attributes: dict[str, object], fill: str) -> list[str]:
         ]
     else:
         attrs = ['style="rounded,filled"', f'fillcolor="{fill}"']
-    if attributes.get("seed"):
+    if attributes.get("top_level"):
+        attrs += [f'color="{style.TOP_LEVEL_BORDER}"', "penwidth=2", "peripheries=2"]
+    elif attributes.get("seed"):
         attrs += [f'color="{style.SEED_BORDER}"', "penwidth=3"]
     return attrs
 

@@ -21,6 +21,7 @@ PART_COLOURS = (
 )
 MISSING_FILL = "#ffffff"
 SEED_BORDER = "#b03a2e"
+TOP_LEVEL_BORDER = "#1f3a93"
 BORDER = "#4d4d4d"
 EDGE_COLOUR = "#666666"
 FONT = "Helvetica"
@@ -55,7 +56,20 @@ def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
         details.append(f"{warnings} warning" + ("s" if warnings != 1 else ""))
     details.append(f"source {info.get('source', '') or 'unknown'}")
     details.append(f"generated {info.get('generated_at', '')}")
-    return f"Genealogy of {info.get('seeds', '')}", " · ".join(details)
+    heading = "Recall impact of" if info.get("analysis") == "recall impact" else "Genealogy of"
+    return f"{heading} {info.get('seeds', '')}", " · ".join(details)
+
+
+def marks(attributes: dict[str, object]) -> list[str]:
+    """Words that flag a unit's role in an analysis (recall impact)."""
+    found = []
+    if attributes.get("suspect"):
+        found.append("SUSPECT")
+    if attributes.get("top_level"):
+        found.append("TOP-LEVEL")
+    if attributes.get("loose"):
+        found.append("LOOSE")
+    return found
 
 
 def tooltip_lines(attributes: dict[str, object]) -> list[str]:

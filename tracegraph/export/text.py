@@ -27,6 +27,7 @@ def unit_line(graph: nx.DiGraph, serial: str) -> str:
         fields.append(f"[{printable(str(outcome))}]")
     if attributes.get("status") == "missing":
         fields.append("(missing)")
+    fields += [f"[{mark}]" for mark in style.marks(attributes)]
     if attributes.get("seed"):
         fields.append("*")
     return "  ".join(fields)

@@ -1,0 +1,70 @@
+"""CSV for spreadsheets: one row per unit of a genealogy.
+
+UTF-8 with a byte-order mark (so Excel detects UTF-8), every field quoted,
+CRLF line ends, ISO 8601 dates as the API gives them. A cell that starts with
+`=`, `+`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet
+shows it as text instead of running it as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+import networkx as nx
+
+from tracegraph.graph import top_level
+
+UNIT_COLUMNS = (
+    "serial_number",
+    "part_number",
+    "revision",
+    "part_name",
+    "batch",
+    "parent",
+    "root",
+    "depth",
+    "seed",
+    "status",
+    "created_at",
+    "station",
+    "created_by",
+    "outcome",
+    "procedure",
+    "sample",
+    "unit_id",
+)
+_FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    """One CSV cell: booleans as true/false, formula-like text neutralised."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV text with a BOM, all fields quoted."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([cell(v) for v in row] for row in rows)
+    return "\ufeff" + buffer.getvalue()
+
+
+def to_csv(graph: nx.DiGraph) -> str:
+    """Every unit with its attributes, its parent and its top-level unit (`root`)."""
+    extra = sorted(
+        {k for _, a in graph.nodes(data=True) for k in a} - set(UNIT_COLUMNS) - {"parent", "root"}
+    )
+    header = [*UNIT_COLUMNS, *extra]
+    rows = []
+    for serial in sorted(graph):
+        attributes = dict(graph.nodes[serial])
+        attributes["parent"] = ";".join(sorted(graph.predecessors(serial)))
+        attributes["root"] = top_level(graph, serial)[0]
+        rows.append([attributes.get(column, "") for column in header])
+    return csv_text(header, rows)
