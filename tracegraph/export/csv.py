@@ -14,27 +14,11 @@ from collections.abc import Iterable, Sequence
 
 import networkx as nx
 
-from tracegraph.graph import top_level
+from tracegraph.graph import NODE_ATTRIBUTES, top_level
 
-UNIT_COLUMNS = (
-    "serial_number",
-    "part_number",
-    "revision",
-    "part_name",
-    "batch",
-    "parent",
-    "root",
-    "depth",
-    "seed",
-    "status",
-    "created_at",
-    "station",
-    "created_by",
-    "outcome",
-    "procedure",
-    "sample",
-    "unit_id",
-)
+# The columns people sort and filter by first, then every other node attribute.
+_FIRST = ("serial_number", "part_number", "revision", "part_name", "batch", "parent", "root")
+UNIT_COLUMNS = (*_FIRST, *(a for a in NODE_ATTRIBUTES if a not in _FIRST))
 _FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
 
 
