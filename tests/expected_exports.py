@@ -263,3 +263,31 @@ EXPECTED_GRAPHML = """\
   </graph>
 </graphml>
 """
+
+
+EXPECTED_MERMAID = """\
+---
+title: "Genealogy of unit FC-1"
+---
+flowchart TD
+  %% scope tree · 4 units (1 missing) · 1 warning · source https://factory.example/api · generated 2026-11-18T11:06:40Z
+  u0["<b>CAP-1</b><br/>CAP rev A<br/>Capacitor"]
+  u1["<b>CAP-9</b><br/>missing (404)"]
+  u2["<b>DRN-1</b><br/>DRN rev A<br/>Drone"]
+  u3["<b>FC-1</b><br/>FC rev C<br/>Flight controller"]
+  u2 --> u3
+  u3 --> u0
+  u3 --> u1
+  classDef part0 fill:#ffffff,stroke:#4d4d4d
+  class u1 part0
+  classDef part1 fill:#cfe2f3,stroke:#4d4d4d
+  class u0 part1
+  classDef part2 fill:#d9ead3,stroke:#4d4d4d
+  class u2 part2
+  classDef part3 fill:#fff2cc,stroke:#4d4d4d
+  class u3 part3
+  classDef seed stroke:#b03a2e,stroke-width:3px
+  class u3 seed
+  classDef missing stroke-dasharray:5 5
+  class u1 missing
+"""

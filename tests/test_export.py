@@ -19,6 +19,7 @@ from tracegraph.export import export, format_for
 from tracegraph.export.dot import dot_id, to_dot, to_drawing_dot
 from tracegraph.export.graphml import to_graphml
 from tracegraph.export.json import to_json
+from tracegraph.export.mermaid import to_mermaid
 from tracegraph.export.text import to_text
 from tracegraph.graph import build_graph
 from tracegraph.snapshot import SnapshotSource
@@ -86,6 +87,18 @@ def test_json_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
 
 def test_graphml_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
     assert to_graphml(small_graph) == expected.EXPECTED_GRAPHML
+
+
+def test_mermaid_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
+    assert to_mermaid(small_graph) == expected.EXPECTED_MERMAID
+
+
+def test_mermaid_labels_escape_markup_and_quotes() -> None:
+    text = to_mermaid(hostile_graph())
+    assert '"<b>say #34;hi#34;</b>' in text and "<b>x#60;y</b>" in text
+    node_lines = [line for line in text.splitlines() if '["<b>' in line]
+    assert len(node_lines) == len(HOSTILE)  # a line break in a serial never splits a line
+    assert '"<b>line break</b>' in text
 
 
 def test_json_reads_back_into_networkx_with_every_attribute(small_graph: nx.DiGraph) -> None:
@@ -163,7 +176,7 @@ def shuffled_genealogy(seed: int) -> Genealogy:
     return genealogy
 
 
-@pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "txt"])
+@pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "txt", "csv", "mmd"])
 def test_output_does_not_depend_on_input_order(fmt: str) -> None:
     outputs = {
         export(build_graph(shuffled_genealogy(seed), seeds_label="units"), fmt) for seed in range(5)

@@ -206,7 +206,7 @@ output_options = _compose(
         "outputs",
         multiple=True,
         help="Output file, repeatable; the format comes from the extension "
-        "(.dot .gv .svg .png .pdf .graphml .json .csv .txt); - is stdout.",
+        "(.dot .gv .svg .png .pdf .graphml .json .csv .mmd .txt); - is stdout.",
     ),
     click.option(
         "-f", "--format", "format_name", help="Format for -o - or to override the extension."

@@ -14,6 +14,7 @@ from tracegraph.export.graphml import to_graphml
 from tracegraph.export.graphviz import to_pdf, to_png, to_svg
 from tracegraph.export.impact import impact_csv, impact_json, impact_summary
 from tracegraph.export.json import to_json
+from tracegraph.export.mermaid import to_mermaid
 from tracegraph.export.text import to_text
 from tracegraph.impact import ImpactReport
 
@@ -28,6 +29,7 @@ EXPORTERS: dict[str, Exporter] = {
     "json": to_json,
     "txt": to_text,
     "csv": to_csv,
+    "mmd": to_mermaid,
 }
 # The recall impact report's own formats; in `impact`, .csv .json .txt mean these.
 REPORTS: dict[str, Callable[[ImpactReport], str]] = {
@@ -46,8 +48,9 @@ EXTENSIONS = {
     ".json": "json",
     ".txt": "txt",
     ".csv": "csv",
+    ".mmd": "mmd",
 }
-ALIASES = {"gv": "dot", "text": "txt", "tree": "txt"}
+ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd"}
 
 
 def format_names(report: bool = False) -> list[str]:
