@@ -7,10 +7,10 @@ digraph genealogy {
   graph [rankdir=TB, labelloc=t, labeljust=l, fontname="Helvetica", fontsize=14, nodesep=0.2, ranksep=0.45, label=<<B>Genealogy of unit FC-1</B><BR/><FONT POINT-SIZE="10">scope tree · 4 units (1 missing) · 1 warning · source https://factory.example/api · generated 2026-11-18T11:06:40Z</FONT>>];
   node [shape=box, fontname="Helvetica", fontsize=11, color="#4d4d4d", margin="0.10,0.05"];
   edge [color="#666666", arrowsize=0.6];
-  "CAP-1" [label=<<B>CAP-1</B><BR/>CAP rev A<BR/><FONT POINT-SIZE="9">Capacitor</FONT><BR/><FONT POINT-SIZE="9" COLOR="#b03a2e">FAIL</FONT>>, style="rounded,filled", fillcolor="#cfe2f3", tooltip="CAP-1\\nCAP rev A Capacitor\\nbatch: C1\\ncreated: 2024-07-01T08:00:00Z\\nstation: Line-1\\nby: Ada Operator\\noutcome: FAIL\\nprocedure: Final test"];
+  "CAP-1" [label=<<B>CAP-1</B><BR/>CAP rev A<BR/><FONT POINT-SIZE="9">Capacitor</FONT><BR/><FONT POINT-SIZE="9" COLOR="#b03a2e">FAIL</FONT>>, style="rounded,filled", fillcolor="#e0e0e0", tooltip="CAP-1\\nCAP rev A Capacitor\\nbatch: C1\\ncreated: 2024-07-01T08:00:00Z\\nstation: Line-1\\nby: Ada Operator\\noutcome: FAIL\\nprocedure: Final test"];
   "CAP-9" [label=<<B>CAP-9</B><BR/><FONT COLOR="#7f7f7f">missing (404)</FONT>>, style="rounded,dashed", fillcolor="#ffffff", fontcolor="#555555", tooltip="CAP-9\\nmissing: the API answers 404"];
-  "DRN-1" [label=<<B>DRN-1</B><BR/>DRN rev A<BR/><FONT POINT-SIZE="9">Drone</FONT>>, style="rounded,filled", fillcolor="#d9ead3", tooltip="DRN-1\\nDRN rev A Drone\\nbatch: D1\\ncreated: 2024-07-01T08:00:00Z\\nstation: Line-1\\nby: Ada Operator\\noutcome: PASS\\nprocedure: Final test"];
-  "FC-1" [label=<<B>FC-1</B><BR/>FC rev C<BR/><FONT POINT-SIZE="9">Flight controller</FONT>>, style="rounded,filled", fillcolor="#fff2cc", color="#b03a2e", penwidth=3, tooltip="FC-1\\nFC rev C Flight controller\\ncreated: 2024-07-01T08:00:00Z\\nstation: Line-1\\nby: Ada Operator\\noutcome: PASS\\nprocedure: Final test"];
+  "DRN-1" [label=<<B>DRN-1</B><BR/>DRN rev A<BR/><FONT POINT-SIZE="9">Drone</FONT>>, style="rounded,filled", fillcolor="#cfe2f3", tooltip="DRN-1\\nDRN rev A Drone\\nbatch: D1\\ncreated: 2024-07-01T08:00:00Z\\nstation: Line-1\\nby: Ada Operator\\noutcome: PASS\\nprocedure: Final test"];
+  "FC-1" [label=<<B>FC-1</B><BR/>FC rev C<BR/><FONT POINT-SIZE="9">Flight controller</FONT>>, style="rounded,filled", fillcolor="#d0e0e3", color="#b03a2e", penwidth=3, tooltip="FC-1\\nFC rev C Flight controller\\ncreated: 2024-07-01T08:00:00Z\\nstation: Line-1\\nby: Ada Operator\\noutcome: PASS\\nprocedure: Final test"];
   "DRN-1" -> "FC-1";
   "FC-1" -> "CAP-1";
   "FC-1" -> "CAP-9";
@@ -264,7 +264,6 @@ EXPECTED_GRAPHML = """\
 </graphml>
 """
 
-
 EXPECTED_MERMAID = """\
 ---
 title: "Genealogy of unit FC-1"
@@ -280,11 +279,11 @@ flowchart TD
   u3 --> u1
   classDef part0 fill:#ffffff,stroke:#4d4d4d
   class u1 part0
-  classDef part1 fill:#cfe2f3,stroke:#4d4d4d
+  classDef part1 fill:#e0e0e0,stroke:#4d4d4d
   class u0 part1
-  classDef part2 fill:#d9ead3,stroke:#4d4d4d
+  classDef part2 fill:#cfe2f3,stroke:#4d4d4d
   class u2 part2
-  classDef part3 fill:#fff2cc,stroke:#4d4d4d
+  classDef part3 fill:#d0e0e3,stroke:#4d4d4d
   class u3 part3
   classDef seed stroke:#b03a2e,stroke-width:3px
   class u3 seed

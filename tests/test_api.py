@@ -10,7 +10,7 @@ import pytest
 
 from tests.builders import drone_factory
 from tracegraph.api import ApiSource, RetryPolicy, encode_segment, parse_retry_after, public_url
-from tracegraph.errors import ApiError, AuthError, NotFoundError, TransportError
+from tracegraph.errors import ApiError, AuthError, NotFoundError, RefusedError, TransportError
 from tracegraph.source import BatchFilters
 
 KEY = "tp-key-do-not-print"
@@ -59,7 +59,9 @@ def test_every_identifier_is_one_path_segment(identifier: str, segment: str) -> 
 
 
 def test_not_found_names_the_unit() -> None:
-    source, _ = make_source(lambda r: httpx.Response(404, json={"message": "nope"}))
+    source, _ = make_source(
+        lambda r: httpx.Response(404, json={"message": "nope", "code": "NOT_FOUND"})
+    )
     with pytest.raises(
         NotFoundError, match=r"unit 'SN-404' not found in https://tofu\.example/api"
     ):
@@ -130,10 +132,67 @@ def test_a_non_json_answer_points_at_the_api_url() -> None:
         run(source.get_unit("SN-1"))
 
 
-def test_bad_request_shows_the_server_message() -> None:
+def test_a_refused_identifier_shows_the_server_message_without_the_key() -> None:
+    answer = {"message": f"token {KEY} cannot look up this serial"}
+    source, _ = make_source(lambda r: httpx.Response(400, json=answer))
+    with pytest.raises(RefusedError) as caught:
+        run(source.get_unit("SN 1"))
+    assert str(caught.value) == (
+        "the API refuses to look up unit 'SN 1' (HTTP 400: token *** cannot look up this serial)"
+    )
+
+
+def test_a_bad_list_request_shows_the_server_message() -> None:
     source, _ = make_source(lambda r: httpx.Response(400, json={"message": "limit too big"}))
+
+    async def collect() -> list[Any]:
+        return [b async for b in source.list_batches(BatchFilters())]
+
     with pytest.raises(ApiError, match="HTTP 400: limit too big"):
+        run(collect())
+
+
+@pytest.mark.parametrize("key", ["key with space", "key\n", " key", "clé"])
+def test_a_mangled_key_is_refused_before_any_request(key: str) -> None:
+    with pytest.raises(AuthError, match="copy it again"):
+        ApiSource("https://tofu.example/api", key)
+
+
+def test_a_404_without_an_api_error_body_points_at_the_api_url() -> None:
+    source, _ = make_source(lambda r: httpx.Response(404, text="<html>Not Found</html>"))
+    with pytest.raises(ApiError, match=r"is the API URL right \(it ends in /api\)"):
         run(source.get_unit("SN-1"))
+
+
+def test_a_retry_after_longer_than_the_cap_fails_at_once() -> None:
+    source, slept = make_source(lambda r: httpx.Response(429, headers={"Retry-After": "99999"}))
+    with pytest.raises(TransportError, match="asks to wait 99999 s"):
+        run(source.get_unit("SN-1"))
+    assert slept == []
+
+
+def test_a_non_finite_retry_after_falls_back_to_backoff() -> None:
+    answers = [httpx.Response(503, headers={"Retry-After": "nan"}), httpx.Response(200, json={})]
+    source, slept = make_source(lambda r: answers.pop(0))
+    assert run(source.get_unit("SN-1")) == {}
+    assert slept == [0.5]
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ({"data": "abc", "meta": {"has_more": False}}, "not in the API v2 shape"),
+        ({"data": [], "meta": {"has_more": True, "next_cursor": None}}, "no next_cursor"),
+    ],
+)
+def test_a_malformed_batch_list_is_an_error(page: dict[str, Any], message: str) -> None:
+    source, _ = make_source(lambda r: httpx.Response(200, json=page))
+
+    async def collect() -> list[Any]:
+        return [b async for b in source.list_batches(BatchFilters())]
+
+    with pytest.raises(ApiError, match=message):
+        run(collect())
 
 
 def test_list_batches_follows_the_cursor_until_has_more_is_false() -> None:

@@ -336,3 +336,46 @@ def test_progress_is_shown_on_a_terminal_and_not_in_a_pipe(tmp_path: Path) -> No
     assert b"fetched " in shown and b"in flight" in shown
     piped = tracegraph("batch", "CAP-2407", "--source", str(SAMPLE), "-o", str(tmp_path / "h.json"))
     assert piped.err == ""
+
+
+def test_outputs_never_overwrite_the_source_snapshot(tmp_path: Path) -> None:
+    source = drones_file(tmp_path)
+    before = source.read_bytes()
+    run = tracegraph("unit", "FC-1", "--source", str(source), "--save-snapshot", str(source))
+    assert "it is the --source snapshot" in one_error_line(run)
+    run = tracegraph("unit", "FC-1", "--source", str(source), "-o", str(source))
+    assert "it is the --source snapshot" in one_error_line(run)
+    assert source.read_bytes() == before
+
+
+def test_snapshot_folder_is_checked_before_the_crawl(
+    server: TofuPilotServer, tmp_path: Path
+) -> None:
+    run = tracegraph(
+        "unit", "FC-1", "--save-snapshot", str(tmp_path / "no" / "s.json"), server=server
+    )
+    assert "does not exist" in one_error_line(run)
+    assert server.requests == []
+
+
+def test_format_mistakes_are_usage_errors(tmp_path: Path) -> None:
+    source = str(drones_file(tmp_path))
+    assert tracegraph("unit", "FC-1", "--source", source, "-o", "x.docx").code == 2
+    assert tracegraph("unit", "FC-1", "--source", source, "-o", "-", "-f", "bmp").code == 2
+    picture = tmp_path / "pic.svg"
+    run = tracegraph("unit", "FC-1", "--source", source, "-o", str(picture), "-f", "csv")
+    assert run.code == 2 and "another format than its extension" in run.err
+    assert not picture.exists()
+
+
+def test_a_folder_as_source_is_an_unreadable_snapshot(tmp_path: Path) -> None:
+    assert "cannot read snapshot" in one_error_line(
+        tracegraph("unit", "X", "--source", str(tmp_path))
+    )
+
+
+def test_verbose_says_when_it_retries(server: TofuPilotServer) -> None:
+    server.fail_next("/api/v2/units/FC-1", 503, 1, retry_after="0")
+    run = tracegraph("unit", "FC-1", "-v", server=server)
+    assert run.code == 0
+    assert "Retrying: GET /v2/units/FC-1: HTTP 503; retry 1 of 5 in 0.0 s" in run.err

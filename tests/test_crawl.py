@@ -8,7 +8,7 @@ import pytest
 
 from tests.builders import Factory, drone_factory
 from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
-from tracegraph.errors import CrawlLimitError, NotFoundError
+from tracegraph.errors import CrawlLimitError, NotFoundError, RefusedError, SourceError
 from tracegraph.snapshot import SnapshotSource
 from tracegraph.source import BatchFilters, Record
 
@@ -172,3 +172,30 @@ def test_filters_that_match_no_batch_are_an_error() -> None:
     source = SnapshotSource(drone_factory().snapshot())
     with pytest.raises(NotFoundError, match="part-number=NONE"):
         asyncio.run(resolve_batches(source, [], BatchFilters(part_numbers=("NONE",))))
+
+
+class RefusingSource(SnapshotSource):
+    """The API refuses one serial (HTTP 400), as it may for odd legacy identifiers."""
+
+    async def get_unit(self, serial: str) -> Record:
+        if serial == "CAP-2":
+            raise RefusedError("unit", serial, "HTTP 400: invalid serial")
+        return await super().get_unit(serial)
+
+
+def test_a_refused_reference_becomes_missing_with_a_warning() -> None:
+    source = RefusingSource(drone_factory().snapshot())
+    found = asyncio.run(crawl_genealogy(source, ["PCB-1"]))
+    assert "CAP-2" in found.missing and "CAP-1" in found.units
+    assert found.warnings == [
+        "unit 'CAP-2' is referenced by 'PCB-1' but the API refuses it (HTTP 400: invalid serial)"
+    ]
+    with pytest.raises(RefusedError):
+        asyncio.run(crawl_genealogy(source, ["CAP-2"]))
+
+
+def test_a_batch_without_a_unit_list_is_an_error() -> None:
+    snapshot = drone_factory().snapshot()
+    snapshot["batches"]["C1"]["units"] = "CAP-1"
+    with pytest.raises(SourceError, match=r"batch 'C1' .* has no list of units"):
+        asyncio.run(resolve_batches(SnapshotSource(snapshot), ["C1"], BatchFilters()))

@@ -216,3 +216,40 @@ def test_missing_graphviz_says_how_to_install_it(
     with pytest.raises(ExportError, match="apt-get install graphviz"):
         export(small_graph, "svg")
     assert export(small_graph, "dot").startswith(b"digraph")
+
+
+def inconsistent_graph() -> nx.DiGraph:
+    """R > A > B > A (a cycle below a normal top unit), and C claimed by two parents."""
+    factory = Factory().chain(["R", "A", "B"]).unit("C", parent="A").unit("P2")
+    snapshot = factory.snapshot()
+    units = snapshot["units"]
+    units["B"]["children"] = [factory.reference("A")]
+    units["P2"]["children"] = [factory.reference("C")]
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["R", "P2"]))
+    return build_graph(genealogy, seeds_label="units R, P2")
+
+
+@pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "txt", "csv", "mmd"])
+def test_cycles_and_two_parents_still_export(fmt: str) -> None:
+    graph = inconsistent_graph()
+    assert len(graph.graph["warnings"]) == 5
+    assert export(graph, fmt)
+
+
+@needs_graphviz
+def test_cycles_and_two_parents_still_draw() -> None:
+    ET.fromstring(export(inconsistent_graph(), "svg"))
+
+
+def test_a_part_keeps_its_colour_from_picture_to_picture() -> None:
+    from tracegraph.export.style import part_colours
+
+    snapshot = drone_factory().snapshot()
+
+    def colours(seeds: list[str]) -> dict[str, str]:
+        genealogy = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), seeds))
+        return part_colours(build_graph(genealogy, seeds_label="x"))
+
+    alone, large = colours(["CAP-6"]), colours(["DRN-1", "DRN-2", "PCB-3", "CAP-6"])
+    assert alone["CAP"] == large["CAP"]  # its home colour, unless an earlier part took it
+    assert len(set(large.values())) == len(large)  # distinct parts, distinct colours

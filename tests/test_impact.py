@@ -178,6 +178,18 @@ def test_fail_if_affected_exits_3_only_when_a_suspect_is_built_in(
     assert loose_only.code == 0 and "Top-level units affected:  0" in loose_only.out
 
 
+def test_a_suspect_finished_product_is_an_affected_top_level_unit_not_loose(
+    recall_server: TofuPilotServer,
+) -> None:
+    run = tracegraph(
+        "impact", "PB", "--fail-if-affected", "-f", "impact-json", "-o", "-", server=recall_server
+    )
+    assert run.code == 3
+    data = json.loads(run.out)
+    assert [a["top_serial"] for a in data["affected"]] == [f"PROD-{i}" for i in range(1, 7)]
+    assert data["affected"][0]["paths"] == [["PROD-1"]] and data["loose"] == []
+
+
 def test_unknown_suspect_batch_is_an_error(recall_server: TofuPilotServer) -> None:
     line = one_error_line(tracegraph("impact", "NO-SUCH", server=recall_server))
     assert line == f"Error: batch 'NO-SUCH' not found in {recall_server.url}"

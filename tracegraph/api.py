@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,13 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from tracegraph import __version__
-from tracegraph.errors import ApiError, AuthError, NotFoundError, TransportError
+from tracegraph.errors import (
+    ApiError,
+    AuthError,
+    NotFoundError,
+    RefusedError,
+    TransportError,
+)
 from tracegraph.source import BatchFilters, Record, iso_utc
 
 DEFAULT_API_URL = "https://www.tofupilot.app/api"
@@ -70,9 +77,11 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
     try:
         moment = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -93,9 +102,16 @@ class ApiSource:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         if not api_key:
             raise AuthError("no API key: pass --api-key or set TOFUPILOT_API_KEY")
+        if not (api_key.isascii() and api_key.isprintable()) or any(c.isspace() for c in api_key):
+            raise AuthError(
+                "the API key holds spaces, line breaks or non-ASCII characters; "
+                "copy it again from TofuPilot into --api-key or TOFUPILOT_API_KEY"
+            )
+        self._key = api_key
         parts = urlsplit(api_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ApiError(f"the API URL must be http(s)://host/..., not {public_url(api_url)!r}")
@@ -103,6 +119,7 @@ class ApiSource:
         self._url = public_url(api_url)
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._on_retry = on_retry
         self._slots = asyncio.Semaphore(concurrency)
         self._client = httpx.AsyncClient(
             headers={
@@ -160,15 +177,23 @@ class ApiSource:
                 raise ApiError(f"the batch list at {self._url} repeats cursor {cursor}")
             seen_cursors.add(cursor)
             page = await self._get("/v2/batches", [*params, ("cursor", cursor)], None)
-            try:
-                data, meta = page["data"], page["meta"]
-                for batch in data:
-                    yield batch
-                cursor = meta["next_cursor"] if meta["has_more"] else None
-            except (KeyError, TypeError) as error:
+            data, meta = page.get("data"), page.get("meta")
+            if (
+                not isinstance(data, list)
+                or not all(isinstance(b, dict) for b in data)
+                or not isinstance(meta, dict)
+            ):
                 raise ApiError(
-                    f"the batch list at {self._url} is not in the API v2 shape ({error!r})"
-                ) from None
+                    f"the batch list at {self._url} is not in the API v2 shape "
+                    '({"data": [...], "meta": {...}})'
+                )
+            for batch in data:
+                yield batch
+            cursor = meta.get("next_cursor") if meta.get("has_more") else None
+            if meta.get("has_more") and not isinstance(cursor, int):
+                raise ApiError(
+                    f"the batch list at {self._url} says it has more pages but gives no next_cursor"
+                )
 
     async def _get(
         self,
@@ -188,6 +213,13 @@ class ApiSource:
                     response = await self._client.get(self._base + path, params=params)
                 except httpx.TimeoutException:
                     failure = "timed out"
+                except (
+                    httpx.LocalProtocolError,
+                    httpx.UnsupportedProtocol,
+                    httpx.InvalidURL,
+                ) as error:
+                    # Our own request is malformed: sending it again cannot help.
+                    raise ApiError(f"{what} could not be sent ({type(error).__name__})") from None
                 except httpx.TransportError as error:
                     failure = f"network error ({type(error).__name__})"
                 else:
@@ -201,7 +233,18 @@ class ApiSource:
                 raise TransportError(
                     f"{what} at {self._url} failed after {attempt} attempts: {failure}"
                 )
-            await self._sleep(self._retry.delay(attempt, retry_after))
+            if retry_after is not None and retry_after > self._retry.retry_after_max:
+                raise TransportError(
+                    f"{what} at {self._url}: {failure}, and the API asks to wait "
+                    f"{retry_after:.0f} s (Retry-After), longer than tracegraph waits "
+                    f"({self._retry.retry_after_max:.0f} s); try again later"
+                )
+            delay = self._retry.delay(attempt, retry_after)
+            if self._on_retry is not None:
+                self._on_retry(
+                    f"{what}: {failure}; retry {attempt} of {self._retry.retries} in {delay:.1f} s"
+                )
+            await self._sleep(delay)
 
     def _decode(self, response: httpx.Response, what: str) -> Record:
         try:
@@ -219,18 +262,24 @@ class ApiSource:
         self, response: httpx.Response, what: str, subject: tuple[str, str] | None
     ) -> None:
         status = response.status_code
-        if status == 404 and subject is not None:
-            raise NotFoundError(subject[0], subject[1], self._url)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = body.get("message") if isinstance(body, dict) else None
         if status in {401, 403}:
             raise AuthError(
                 f"the API at {self._url} refused the API key (HTTP {status}); "
                 "pass a valid key with --api-key or set TOFUPILOT_API_KEY"
             )
-        message = ""
-        try:
-            body = response.json()
-            if isinstance(body, dict) and isinstance(body.get("message"), str):
-                message = ": " + body["message"]
-        except ValueError:
-            pass
-        raise ApiError(f"{what} at {self._url} answered HTTP {status}{message}")
+        if status == 404 and subject is not None:
+            if not isinstance(message, str):
+                raise ApiError(
+                    f"{what} at {self._url} answered HTTP 404 without a TofuPilot error body: "
+                    "is the API URL right (it ends in /api)?"
+                )
+            raise NotFoundError(subject[0], subject[1], self._url)
+        detail = ": " + message.replace(self._key, "***") if isinstance(message, str) else ""
+        if status in {400, 414, 422} and subject is not None:
+            raise RefusedError(subject[0], subject[1], f"HTTP {status}{detail}")
+        raise ApiError(f"{what} at {self._url} answered HTTP {status}{detail}")

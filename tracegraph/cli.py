@@ -14,10 +14,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-import networkx as nx
 
 from tracegraph import __version__
 from tracegraph.api import DEFAULT_API_URL, ApiSource, RetryPolicy
@@ -29,15 +28,19 @@ from tracegraph.crawl import (
     Scope,
     crawl_genealogy,
     resolve_batches,
+    unit_references,
 )
 from tracegraph.errors import ExportError, TracegraphError
-from tracegraph.export import export, format_for
+from tracegraph.export import export, extension_disagrees, format_for, format_names
 from tracegraph.export.graphviz import find_dot
 from tracegraph.export.impact import impact_summary
 from tracegraph.graph import build_graph, generated_at
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
 from tracegraph.snapshot import RecordingSource, SnapshotSource, dump_snapshot
 from tracegraph.source import BatchFilters, Source, iso_utc, parse_iso
+
+if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
+    import networkx as nx
 
 F = TypeVar("F", bound=Callable[..., Any])
 GRAPHVIZ_FORMATS = {"svg", "png", "pdf"}
@@ -124,7 +127,7 @@ source_options = _compose(
     click.option(
         "--source",
         "source_file",
-        type=click.Path(dir_okay=False),
+        metavar="FILE",
         help="Read a snapshot file instead of the API (offline).",
     ),
     click.option(
@@ -209,7 +212,12 @@ output_options = _compose(
         "(.dot .gv .svg .png .pdf .graphml .json .csv .mmd .txt); - is stdout.",
     ),
     click.option(
-        "-f", "--format", "format_name", help="Format for -o - or to override the extension."
+        "-f",
+        "--format",
+        "format_name",
+        help="Format for -o -, or for outputs of one kind whatever their extension: "
+        + ", ".join(format_names())
+        + " (impact also: impact-csv, impact-json, summary).",
     ),
     click.option("--strict", is_flag=True, help="Exit 3 when the data had consistency warnings."),
     click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr."),
@@ -221,7 +229,9 @@ output_options = _compose(
 
 
 @contextlib.asynccontextmanager
-async def open_source(options: SourceOptions) -> AsyncIterator[Source]:
+async def open_source(
+    options: SourceOptions, on_retry: Callable[[str], None] | None = None
+) -> AsyncIterator[Source]:
     """The snapshot file when --source is given, else the API."""
     if options.source_file:
         yield SnapshotSource.from_file(options.source_file)
@@ -232,6 +242,7 @@ async def open_source(options: SourceOptions) -> AsyncIterator[Source]:
         concurrency=options.concurrency,
         timeout=options.timeout,
         retry=RetryPolicy(retries=options.retries),
+        on_retry=on_retry,
     ) as api:
         yield api
 
@@ -269,11 +280,12 @@ def run_with_source(
     options: SourceOptions,
     save_snapshot: str | None,
     work: Callable[[Source], Awaitable[T]],
+    on_retry: Callable[[str], None] | None = None,
 ) -> tuple[T, RecordingSource | None]:
     """Open the source (recording it when asked), run `work` on it, close it."""
 
     async def go() -> tuple[T, RecordingSource | None]:
-        async with open_source(options) as source:
+        async with open_source(options, on_retry) as source:
             recorder = RecordingSource(source) if save_snapshot else None
             return await work(recorder or source), recorder
 
@@ -287,25 +299,47 @@ class Target:
 
 
 def plan_outputs(
-    outputs: tuple[str, ...], format_name: str | None, *, report: bool = False
+    outputs: tuple[str, ...],
+    format_name: str | None,
+    *,
+    report: bool = False,
+    save_snapshot: str | None = None,
+    source_file: str | None = None,
 ) -> list[Target]:
     """Check every output before the crawl starts, so a typo costs no crawl."""
-    targets = [Target(p, format_for(p, format_name, report=report)) for p in outputs]
-    if not targets and not report:
-        targets = [Target("-", format_for("-", format_name))]
+    try:
+        targets = [Target(p, format_for(p, format_name, report=report)) for p in outputs]
+        if not targets and not report:
+            targets = [Target("-", format_for("-", format_name))]
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
     for target in targets:
-        if target.path == "-":
-            continue
-        parent = Path(target.path).parent
-        if not parent.is_dir():
-            raise ExportError(
-                f"cannot write {target.path!r}: folder {str(parent)!r} does not exist"
+        if extension_disagrees(target.path, target.fmt):
+            raise click.UsageError(
+                f"-f {target.fmt} would write {target.path!r} in another format than its "
+                "extension says; use -f with -o - or with outputs of that one kind"
             )
-        if Path(target.path).is_dir():
-            raise ExportError(f"cannot write {target.path!r}: it is a folder")
+    paths = [t.path for t in targets if t.path != "-"] + ([save_snapshot] if save_snapshot else [])
+    if len({os.path.abspath(p) for p in paths}) < len(paths):
+        raise click.UsageError("the same file is named twice among -o and --save-snapshot")
+    for path in paths:
+        parent = Path(path).parent
+        if not parent.is_dir():
+            raise ExportError(f"cannot write {path!r}: folder {str(parent)!r} does not exist")
+        if Path(path).is_dir():
+            raise ExportError(f"cannot write {path!r}: it is a folder")
+        if _same_file(path, source_file):
+            raise ExportError(f"cannot write {path!r}: it is the --source snapshot being read")
     if any(t.fmt in GRAPHVIZ_FORMATS for t in targets):
         find_dot()
     return targets
+
+
+def _same_file(path: str, other: str | None) -> bool:
+    """Whether two names point at one existing file."""
+    if not other or not (os.path.exists(path) and os.path.exists(other)):
+        return False
+    return os.path.samefile(path, other)
 
 
 def write_atomically(files: dict[str, bytes]) -> None:
@@ -405,6 +439,7 @@ class CrawlOptions:
 
 @dataclass(frozen=True)
 class Crawled:
+    genealogy: Genealogy
     graph: nx.DiGraph
     seeds: Seeds
     recorder: RecordingSource | None
@@ -435,7 +470,8 @@ def crawl_graph(
         return genealogy, seeds
 
     try:
-        (genealogy, seeds), recorder = run_with_source(options, crawl.save_snapshot, work)
+        on_retry = (lambda line: _echo_err(f"Retrying: {line}")) if crawl.verbose else None
+        (genealogy, seeds), recorder = run_with_source(options, crawl.save_snapshot, work, on_retry)
     finally:
         progress.close()
     graph = build_graph(genealogy, seeds_label=seeds.label)
@@ -444,7 +480,7 @@ def crawl_graph(
             f"crawled {graph.number_of_nodes()} units, {graph.number_of_edges()} links "
             f"with {genealogy.requests} unit requests in {time.monotonic() - started:.2f} s"
         )
-    return Crawled(graph, seeds, recorder, crawl.save_snapshot)
+    return Crawled(genealogy, graph, seeds, recorder, crawl.save_snapshot)
 
 
 def _crawl_options(kwargs: dict[str, Any]) -> CrawlOptions:
@@ -466,7 +502,12 @@ def genealogy_command(
     """The shared pipeline of `unit` and `batch`."""
     crawl = _crawl_options(kwargs)
     with error_edge(crawl.verbose):
-        targets = plan_outputs(kwargs["outputs"], kwargs["format_name"])
+        targets = plan_outputs(
+            kwargs["outputs"],
+            kwargs["format_name"],
+            save_snapshot=crawl.save_snapshot,
+            source_file=options.source_file,
+        )
         crawled = crawl_graph(options, crawl, find_seeds)
         deliver(crawled.graph, targets, crawled)
         warnings = list(crawled.graph.graph.get("warnings", []))
@@ -601,10 +642,11 @@ def impact(
     """Recall impact: which top-level units contain suspect batches or units.
 
     Walks up from every unit of the suspect batches (named, or selected with
-    the filters) and every --serial to its top-level unit. Prints a summary;
-    -o impact.csv and -o impact.json write the report (one row per affected
-    top-level unit), -o impact.svg (or any graph format) the picture, and
-    -f csv writes one row per unit.
+    the filters) and every --serial to its top-level unit, and prints a
+    summary. Here .csv, .json and .txt outputs are the report (one row per
+    affected top-level unit); .svg, .dot and the other graph formats draw the
+    suspects and what contains them. -f csv, -f json or -f txt give the
+    graph's per-unit CSV, JSON or tree instead.
 
     \b
     Example:
@@ -629,15 +671,22 @@ def impact(
         return Seeds(serials, members, " and ".join(parts))
 
     with error_edge(crawl.verbose):
-        targets = plan_outputs(kwargs["outputs"], kwargs["format_name"], report=True)
+        targets = plan_outputs(
+            kwargs["outputs"],
+            kwargs["format_name"],
+            report=True,
+            save_snapshot=crawl.save_snapshot,
+            source_file=options.source_file,
+        )
         crawled = crawl_graph(options, crawl, seeds)
         suspects = [*crawled.seeds.required, *crawled.seeds.optional]
-        report = analyse_impact(crawled.graph, suspects, crawled.seeds.label)
+        assemblies = [s for s, u in crawled.genealogy.units.items() if unit_references(u)[1]]
+        report = analyse_impact(crawled.graph, suspects, crawled.seeds.label, assemblies)
         deliver(mark_impact(crawled.graph, report), targets, crawled, report)
         # The summary is the command's answer: on stdout, unless an output took stdout.
-        stdout_taken = any(t.path == "-" for t in targets)
-        if not (stdout_taken and crawl.quiet):
-            click.echo(impact_summary(report), nl=False, err=stdout_taken)
+        on_stdout = {t.fmt for t in targets if t.path == "-"}
+        if not on_stdout or ("summary" not in on_stdout and not crawl.quiet):
+            click.echo(impact_summary(report), nl=False, err=bool(on_stdout))
         warnings = list(crawled.graph.graph.get("warnings", []))
         report_warnings(warnings, crawl.quiet)
     if (kwargs["strict"] and warnings) or (fail_if_affected and report.reached_a_top_level_unit):

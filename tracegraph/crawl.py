@@ -14,7 +14,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from tracegraph.errors import CrawlLimitError, NotFoundError, TracegraphError
+from tracegraph.errors import (
+    CrawlLimitError,
+    NotFoundError,
+    RefusedError,
+    SourceError,
+    TracegraphError,
+)
 from tracegraph.source import BatchFilters, Record, Source
 
 DEFAULT_MAX_UNITS = 100_000
@@ -184,17 +190,18 @@ class _Crawl:
                 for neighbour in self._neighbours(serial, way):
                     self._reach(*neighbour)
 
-    def _not_found(self, serial: str, error: NotFoundError) -> None:
+    def _not_found(self, serial: str, error: NotFoundError | RefusedError) -> None:
         if serial in self.required:
             raise error
         self.missing[serial] = self.references.get(serial, {})
         referrer = self.referrers.get(serial)
-        if referrer is None:
-            self.warnings.append(f"unit {serial!r} is listed in a batch but does not exist (404)")
-        else:
+        where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
+        if isinstance(error, RefusedError):
             self.warnings.append(
-                f"unit {serial!r} is referenced by {referrer!r} but does not exist (404)"
+                f"unit {serial!r} is {where} but the API refuses it ({error.reason})"
             )
+        else:
+            self.warnings.append(f"unit {serial!r} is {where} but does not exist (404)")
 
     async def _fetch(self, serial: str) -> Record:
         self.requests += 1
@@ -212,7 +219,7 @@ class _Crawl:
                     serial = in_flight.pop(task)
                     try:
                         self._fetched(serial, task.result())
-                    except NotFoundError as error:
+                    except (NotFoundError, RefusedError) as error:
                         if error.kind != "unit":
                             raise
                         self._not_found(serial, error)
@@ -295,7 +302,11 @@ async def resolve_batches(
     """Every unit of the named batches and of the batches the filters select."""
     wanted = list(dict.fromkeys(numbers))
     if not filters.is_empty():
-        listed = [str(b.get("number", "")) async for b in source.list_batches(filters)]
+        listed = [
+            str(b.get("number", ""))
+            async for b in source.list_batches(filters)
+            if isinstance(b, dict)
+        ]
         folded = {n.casefold() for n in wanted}
         wanted += [n for n in dict.fromkeys(listed) if n and n.casefold() not in folded]
     if not wanted:
@@ -308,8 +319,11 @@ async def resolve_batches(
 
     bodies = await asyncio.gather(*(fetch(n) for n in wanted))
     serials: dict[str, None] = {}
-    for body in bodies:
-        for unit in body.get("units") or []:
+    for number, body in zip(wanted, bodies, strict=True):
+        units = body.get("units")
+        if not isinstance(units, list):
+            raise SourceError(f"batch {number!r} from {source.url} has no list of units")
+        for unit in units:
             serial = reference_serial(unit)
             if serial:
                 serials[serial] = None

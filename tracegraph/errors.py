@@ -3,6 +3,7 @@
     TracegraphError                 base: every message is one sentence for a person
      ├── SourceError                the genealogy data could not be read
      │    ├── NotFoundError         the API or snapshot has no such unit or batch (404)
+     │    ├── RefusedError          the API refuses an identifier (400, 414, 422)
      │    ├── AuthError             the API refused the key (401/403) or no key was given
      │    ├── TransportError        network errors, 429 or 5xx that outlasted the retries
      │    ├── ApiError              any other answer the API should not give (400, bad JSON)
@@ -33,6 +34,16 @@ class NotFoundError(SourceError):
         self.identifier = identifier
         self.where = where
         super().__init__(f"{kind} {identifier!r} not found in {where}")
+
+
+class RefusedError(SourceError):
+    """The API refuses to look an identifier up (HTTP 400, 414 or 422)."""
+
+    def __init__(self, kind: str, identifier: str, reason: str) -> None:
+        self.kind = kind
+        self.identifier = identifier
+        self.reason = reason
+        super().__init__(f"the API refuses to look up {kind} {identifier!r} ({reason})")
 
 
 class AuthError(SourceError):

@@ -8,7 +8,7 @@ which suspects are built into nothing yet (loose, to quarantine).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -73,8 +73,19 @@ class ImpactReport:
         return bool(self.affected)
 
 
-def analyse_impact(graph: nx.DiGraph, suspects: Iterable[str], asked: str) -> ImpactReport:
-    """Trace every suspect unit up to its top-level unit."""
+def analyse_impact(
+    graph: nx.DiGraph,
+    suspects: Iterable[str],
+    asked: str,
+    assemblies: Collection[str] = (),
+) -> ImpactReport:
+    """Trace every suspect unit up to its top-level unit.
+
+    A suspect with no parent is loose (in stock, built into nothing) unless it
+    is an assembly itself (`assemblies`: units the API lists children for),
+    such as a finished product from a suspect batch: that is an affected
+    top-level unit, holding itself.
+    """
     found = sorted(set(suspects) & set(graph))
     missing = tuple(s for s in found if graph.nodes[s].get("status") == "missing")
     held: dict[str, list[tuple[str, ...]]] = {}
@@ -83,7 +94,7 @@ def analyse_impact(graph: nx.DiGraph, suspects: Iterable[str], asked: str) -> Im
         if suspect in missing:
             continue
         top, path = top_level(graph, suspect)
-        if top == suspect:
+        if top == suspect and suspect not in assemblies:
             loose.append(suspect)
         else:
             held.setdefault(top, []).append(tuple(path))

@@ -64,7 +64,7 @@ def batch_summary(batch: Record) -> Record:
         "id": batch.get("id", ""),
         "number": batch.get("number", ""),
         "created_at": batch.get("created_at", ""),
-        "unit_count": len(batch.get("units") or []),
+        "unit_count": len(batch["units"]) if isinstance(batch.get("units"), list) else 0,
     }
     for key in ("created_by_user", "created_by_station"):
         if key in batch:
@@ -91,9 +91,12 @@ def batch_matches(batch: Record, filters: BatchFilters) -> bool:
     if filters.part_numbers or filters.revision_numbers:
         parts = set(filters.part_numbers)
         revisions = set(filters.revision_numbers)
-        for unit in batch.get("units") or []:
-            part = unit.get("part") or {}
-            revision = (part.get("revision") or {}).get("number")
+        units = batch.get("units")
+        for unit in units if isinstance(units, list) else []:
+            part = unit.get("part") if isinstance(unit, dict) else None
+            part = part if isinstance(part, dict) else {}
+            revision_record = part.get("revision")
+            revision = revision_record.get("number") if isinstance(revision_record, dict) else None
             if (not parts or part.get("number") in parts) and (
                 not revisions or revision in revisions
             ):
@@ -117,6 +120,12 @@ class SnapshotSource:
     @classmethod
     def from_file(cls, path: str | Path) -> SnapshotSource:
         return cls(load_snapshot(path), str(path))
+
+    async def __aenter__(self) -> SnapshotSource:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
 
     @property
     def url(self) -> str:

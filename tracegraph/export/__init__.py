@@ -53,6 +53,17 @@ EXTENSIONS = {
 ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd"}
 
 
+def extension_disagrees(path: str, fmt: str) -> bool:
+    """Whether `path` has a known extension that names another kind of file than `fmt`."""
+    if path == "-":
+        return False
+    named = EXTENSIONS.get(PurePath(path).suffix.lower())
+    if named is None:
+        return False
+    family = {"impact-csv": "csv", "impact-json": "json", "summary": "txt"}.get(fmt, fmt)
+    return named != family
+
+
 def format_names(report: bool = False) -> list[str]:
     return sorted({*EXPORTERS, *ALIASES, *(REPORTS if report else ())})
 

@@ -2,8 +2,9 @@
 
 UTF-8 with a byte-order mark (so Excel detects UTF-8), every field quoted,
 CRLF line ends, ISO 8601 dates as the API gives them. A cell that starts with
-`=`, `+`, `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet
-shows it as text instead of running it as a formula.
+`=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's rule
+against CSV injection), so a spreadsheet shows it as text instead of running it
+as a formula.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tracegraph.graph import NODE_ATTRIBUTES, top_level
 # The columns people sort and filter by first, then every other node attribute.
 _FIRST = ("serial_number", "part_number", "revision", "part_name", "batch", "parent", "root")
 UNIT_COLUMNS = (*_FIRST, *(a for a in NODE_ATTRIBUTES if a not in _FIRST))
-_FORMULA_STARTS = ("=", "+", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: object) -> str:

@@ -10,7 +10,7 @@ a grid (Graphviz's `pack`), so the picture comes out closer to a page's shape.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 
 import networkx as nx
@@ -48,18 +48,15 @@ def stagger(graph: nx.DiGraph) -> dict[tuple[str, str], int]:
 
 
 def _ranks(graph: nx.DiGraph, root: str, lengths: dict[tuple[str, str], int]) -> dict[str, int]:
-    """Rank of every unit under `root`, as dot would give a tree (first reach wins on cycles)."""
+    """Rank of every unit under `root`, breadth-first; first reach wins (cycles, two parents)."""
     ranks = {root: 0}
-    stack = [root]
-    while stack:
-        parent = stack.pop()
+    queue = deque([root])
+    while queue:
+        parent = queue.popleft()
         for child in sorted(graph.successors(parent)):
-            rank = ranks[parent] + lengths.get((parent, child), 1)
-            if child not in ranks or (rank > ranks[child] and child != root):
-                if child in ranks and len(ranks) > graph.number_of_nodes():
-                    continue
-                ranks[child] = rank
-                stack.append(child)
+            if child not in ranks:
+                ranks[child] = ranks[parent] + lengths.get((parent, child), 1)
+                queue.append(child)
     return ranks
 
 

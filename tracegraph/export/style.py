@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import networkx as nx
 
 # Light fills that keep black text readable, in print and on screen.
@@ -28,10 +30,22 @@ FONT = "Helvetica"
 
 
 def part_colours(graph: nx.DiGraph) -> dict[str, str]:
-    """One fill colour per part number, in sorted order of part numbers."""
+    """One fill colour per part number.
+
+    Each part number has a home colour from a stable hash, so it looks the same
+    in every picture; parts whose home is taken in this picture move to the
+    next free colour (and share once all are taken).
+    """
     parts = sorted({str(graph.nodes[s].get("part_number", "")) for s in graph} - {""})
-    colours = {part: PART_COLOURS[i % len(PART_COLOURS)] for i, part in enumerate(parts)}
-    colours[""] = MISSING_FILL
+    colours = {"": MISSING_FILL}
+    free = list(range(len(PART_COLOURS)))
+    for part in parts:
+        home = zlib.crc32(part.encode("utf-8")) % len(PART_COLOURS)
+        if not free:
+            free = list(range(len(PART_COLOURS)))
+        slot = min(free, key=lambda i: (i - home) % len(PART_COLOURS))
+        free.remove(slot)
+        colours[part] = PART_COLOURS[slot]
     return colours
 
 
