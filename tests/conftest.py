@@ -38,9 +38,19 @@ def sample() -> dict[str, Any]:
 
 def assert_sdk_accepts(served: list[tuple[str, dict[str, Any]]]) -> None:
     """Every body the test server sent parses with the official SDK's models."""
-    from tofupilot.v2.models import BatchGetResponse, BatchListResponse, UnitGetResponse
+    from tofupilot.v2.models import (
+        BatchGetResponse,
+        BatchListResponse,
+        UnitGetResponse,
+        UnitListResponse,
+    )
 
-    models = {"unit": UnitGetResponse, "batch": BatchGetResponse, "batch_list": BatchListResponse}
+    models = {
+        "unit": UnitGetResponse,
+        "batch": BatchGetResponse,
+        "batch_list": BatchListResponse,
+        "unit_list": UnitListResponse,
+    }
     for kind, body in served:
         models[kind].model_validate(body)
 

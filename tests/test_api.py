@@ -253,3 +253,32 @@ def test_a_real_unit_body_passes_through_unchanged() -> None:
     body = drone_factory().body("CAP-1")
     source, _ = make_source(lambda r: httpx.Response(200, content=json.dumps(body).encode()))
     assert run(source.get_unit("CAP-1")) == body
+
+
+def test_find_units_asks_in_chunks_and_matches_serials_case_insensitively() -> None:
+    asked: list[list[str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        serials = request.url.params.get_list("serial_numbers")
+        asked.append(serials)
+        data = [{"serial_number": s.upper()} for s in serials if s != "gone"]
+        return httpx.Response(200, json={"data": data, "meta": {"has_more": False}})
+
+    source, _ = make_source(handler)
+    serials = [f"sn-{i}" for i in range(150)] + ["gone"]
+    found = run(source.find_units(serials))
+    assert [len(chunk) for chunk in asked] == [100, 51]
+    assert len(found) == 150 and found["sn-7"] == {"serial_number": "SN-7"}
+    assert "gone" not in found
+
+
+def test_find_units_keeps_urls_short_for_long_serials() -> None:
+    sizes: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sizes.append(len(request.url.query))
+        return httpx.Response(200, json={"data": [], "meta": {"has_more": False}})
+
+    source, _ = make_source(handler)
+    run(source.find_units(["x" * 60 + str(i) for i in range(100)]))
+    assert len(sizes) == 2 and max(sizes) < 7000

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.builders import Factory, drone_factory
-from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
+from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches, trace_up
 from tracegraph.errors import CrawlLimitError, NotFoundError, RefusedError, SourceError
 from tracegraph.snapshot import SnapshotSource
 from tracegraph.source import BatchFilters, Record
@@ -199,3 +199,33 @@ def test_a_batch_without_a_unit_list_is_an_error() -> None:
     snapshot["batches"]["C1"]["units"] = "CAP-1"
     with pytest.raises(SourceError, match=r"batch 'C1' .* has no list of units"):
         asyncio.run(resolve_batches(SnapshotSource(snapshot), ["C1"], BatchFilters()))
+
+
+def test_trace_up_finds_the_same_units_as_an_up_crawl_in_fewer_lookups() -> None:
+    snapshot = drone_factory().snapshot()
+    suspects = ["CAP-1", "CAP-2", "CAP-3", "CAP-6"]
+    bulk = asyncio.run(trace_up(SnapshotSource(snapshot), suspects))
+    one_by_one = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), suspects, scope=Scope.UP))
+    assert set(bulk.units) == set(one_by_one.units)
+    assert bulk.depths == one_by_one.depths
+    assert bulk.requests == 4 + 2  # four levels, then DRN-1 and DRN-2 in full
+    assert "created_during" in bulk.units["DRN-1"] and "created_during" not in bulk.units["PCB-1"]
+    assert bulk.partial == set(bulk.units) - {"DRN-1", "DRN-2"}
+
+
+def test_trace_up_marks_a_dangling_parent_missing_and_terminates_on_cycles() -> None:
+    snapshot = Factory().chain(["A", "B", "C"]).snapshot()
+    snapshot["units"]["A"]["parent"] = {"id": "x", "serial_number": "GHOST", "part": None}
+    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["C"]))
+    assert set(found.missing) == {"GHOST"}
+    assert found.warnings == ["unit 'GHOST' is referenced by 'A' but does not exist (404)"]
+    snapshot["units"]["A"]["parent"] = {"id": "unit-C", "serial_number": "C", "part": None}
+    assert set(asyncio.run(trace_up(SnapshotSource(snapshot), ["C"])).units) == {"A", "B", "C"}
+
+
+def test_trace_up_refuses_an_unknown_suspect_serial_but_not_a_batch_member() -> None:
+    source = SnapshotSource(drone_factory().snapshot())
+    with pytest.raises(NotFoundError):
+        asyncio.run(trace_up(source, ["NOPE"]))
+    found = asyncio.run(trace_up(source, [], optional_seeds=["NOPE", "cap-1"]))
+    assert "NOPE" in found.missing and found.seeds == ("NOPE", "CAP-1")

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -102,15 +103,48 @@ def test_two_suspect_batches_give_one_combined_exact_result(
     ]
 
 
-def test_each_unit_on_the_paths_is_fetched_once_and_nothing_else(
-    recall_server: TofuPilotServer,
-) -> None:
-    _, expected, loose_s1, loose_s2 = recall_factory()
-    run = tracegraph("impact", "S1", "S2", "-q", server=recall_server)
+def test_the_walk_up_looks_units_up_in_bulk_each_once() -> None:
+    factory, expected, loose_s1, loose_s2 = recall_factory()
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        run = tracegraph("impact", "S1", "S2", "-q", server=server)
+        assert_sdk_accepts(server.served)
     assert run.code == 0
+    bulk = [parse_qs(urlsplit(r).query) for r in server.requests if r.startswith("/api/v2/units?")]
+    asked = [serial for query in bulk for serial in query["serial_numbers"]]
     on_paths = {serial for paths in expected.values() for path in paths for serial in path}
-    fetched = [r.removeprefix("/api/v2/units/") for r in recall_server.requests if "/units/" in r]
-    assert sorted(fetched) == sorted(on_paths | set(loose_s1) | set(loose_s2))
+    assert sorted(asked) == sorted(on_paths | set(loose_s1) | set(loose_s2))  # each once
+    assert len(bulk) == 4  # one request a level: suspects, boards, products, PROD-5 on top
+    single = [r.removeprefix("/api/v2/units/") for r in server.requests if "/units/" in r]
+    assert sorted(single) == sorted(expected)  # only the affected top-level units, in full
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        tracegraph("impact", "S1", "S2", "-q", "--scope", "lineage", server=server)
+    one_by_one = [r for r in server.requests if "/units/" in r]
+    assert len(one_by_one) == len(asked) == 21 and len(bulk) + len(single) == 9
+
+
+def test_bulk_lookups_never_ask_for_more_than_100_serials() -> None:
+    factory = Factory()
+    for i in range(250):
+        factory.unit(f"R-{i:03}", "RES", batch="BIG")
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        run = tracegraph("impact", "BIG", "-q", "-o", "-", "-f", "impact-json", server=server)
+    assert run.code == 0 and len(json.loads(run.out)["loose"]) == 250
+    sizes = [
+        len(parse_qs(urlsplit(r).query)["serial_numbers"])
+        for r in server.requests
+        if r.startswith("/api/v2/units?")
+    ]
+    assert sizes == [100, 100, 50]
+
+
+def test_a_parent_with_more_than_ten_children_gives_no_false_warning() -> None:
+    factory = Factory().unit("PANEL", "PANEL")
+    for i in range(15):
+        factory.unit(f"CHIP-{i:02}", "CHIP", parent="PANEL", batch="CHIPS")
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        run = tracegraph("impact", "CHIPS", "--strict", server=server)
+    assert run.code == 0, run.err
+    assert "Top-level units affected:  1 (holding 15 suspect units)" in run.out
 
 
 def test_impact_csv_is_exactly_one_row_per_affected_top_level_unit(

@@ -79,3 +79,24 @@ def test_recording_keeps_what_the_crawl_used_and_replays_it(tmp_path: Path) -> N
 def test_snapshot_text_is_stable() -> None:
     data: dict[str, Any] = drone_factory().snapshot()
     assert dump_snapshot(data) == dump_snapshot(json.loads(dump_snapshot(data)))
+
+
+def test_list_forms_derived_from_a_snapshot_pass_the_sdk() -> None:
+    from tofupilot.v2.models import UnitListResponse
+
+    source = SnapshotSource(drone_factory().snapshot())
+    found = asyncio.run(source.find_units(["PCB-1", "CAP-1", "NOPE"]))
+    assert set(found) == {"PCB-1", "CAP-1"}
+    assert found["CAP-1"]["parent"] == {"id": "unit-PCB-1", "serial_number": "PCB-1"}
+    page = {"data": list(found.values()), "meta": {"has_more": False, "next_cursor": None}}
+    UnitListResponse.model_validate(page)
+
+
+def test_recorded_list_forms_replay_as_they_were() -> None:
+    recorder = RecordingSource(SnapshotSource(drone_factory().snapshot()))
+    asyncio.run(recorder.find_units(["CAP-1", "NOPE"]))
+    saved = recorder.snapshot("2026-11-22T10:00:00Z")
+    assert set(saved["unit_list"]) == {"CAP-1"} and saved["missing"] == ["NOPE"]
+    saved["unit_list"]["CAP-1"]["marker"] = True
+    replayed = asyncio.run(SnapshotSource(saved).find_units(["CAP-1"]))
+    assert replayed["CAP-1"]["marker"] is True

@@ -235,6 +235,22 @@ class TofuPilotServer:
     def _find_batch(self, number: str) -> dict[str, Any] | None:
         return _lookup(self._batches, self._batches_folded, number)
 
+    def _list_units(self, raw_query: str) -> dict[str, Any]:
+        """``GET /v2/units?serial_numbers=...``: list records, children capped at 10."""
+        query = parse_qs(raw_query, keep_blank_values=True)
+        limit = _one_int(query, "limit", _DEFAULT_LIMIT, 1, self.page_limit_max)
+        cursor = _one_int(query, "cursor", 0, 0, None)
+        if self.page_size is not None:
+            limit = min(limit, self.page_size)
+        found = [self._find_unit(s) for s in dict.fromkeys(query.get("serial_numbers", []))]
+        units = sorted((u for u in found if u is not None), key=lambda u: str(u["serial_number"]))
+        page = units[cursor : cursor + limit]
+        has_more = cursor + limit < len(units)
+        return {
+            "data": [_unit_list_item(unit) for unit in page],
+            "meta": {"has_more": has_more, "next_cursor": cursor + limit if has_more else None},
+        }
+
     def _list_batches(self, raw_query: str) -> dict[str, Any]:
         query = parse_qs(raw_query, keep_blank_values=True)
         return list_batches(self._batches.values(), query, self.page_limit_max, self.page_size)
@@ -322,6 +338,36 @@ def list_batches(
         "data": [_summary(batch) for batch, _ in page],
         "meta": {"has_more": has_more, "next_cursor": cursor + limit if has_more else None},
     }
+
+
+def _unit_list_item(unit: Mapping[str, Any]) -> dict[str, Any]:
+    """A unit as the list endpoint shows it: references without parts, the last run."""
+
+    def reference(record: Any) -> dict[str, Any] | None:
+        return {"id": record["id"], "serial_number": record["serial_number"]} if record else None
+
+    run = unit.get("created_during")
+    item = {
+        key: unit.get(key)
+        for key in ("id", "serial_number", "created_at", "sample", "part", "batch")
+    }
+    item.update(
+        created_by_user=unit.get("created_by_user"),
+        created_by_station=unit.get("created_by_station"),
+        parent=reference(unit.get("parent")),
+        children=[reference(c) for c in (unit.get("children") or [])[:10]],
+        metadata=unit.get("metadata") or {},
+        last_run=None
+        if not run
+        else {
+            "id": run["id"],
+            "outcome": run["outcome"],
+            "started_at": run["started_at"],
+            "ended_at": run["ended_at"],
+            "procedure": run["procedure"],
+        },
+    )
+    return item
 
 
 def _summary(batch: Mapping[str, Any]) -> dict[str, Any]:
@@ -550,6 +596,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send_json(200, batch, kind="batch")
             case ["", "api", "v2", "batches"]:
                 self._send_json(200, api._list_batches(raw_query), kind="batch_list")
+            case ["", "api", "v2", "units"]:
+                self._send_json(200, api._list_units(raw_query), kind="unit_list")
             case _:
                 self._send_json(404, error_body(404, "Not found"))
 

@@ -11,7 +11,7 @@ import email.utils
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -31,6 +31,7 @@ from tracegraph.source import BatchFilters, Record, iso_utc
 
 DEFAULT_API_URL = "https://www.tofupilot.app/api"
 PAGE_LIMIT = 100
+BULK_QUERY_CHARS = 6000  # keeps a bulk lookup's URL well under common 8 KB limits
 QueryList = list[tuple[str, str | int | float | bool | None]]
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
@@ -87,6 +88,20 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError):
         return None
     return max(moment.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def _bulk_chunks(serials: list[str]) -> list[list[str]]:
+    """Serials in groups of at most 100 whose encoded query stays short."""
+    chunks: list[list[str]] = [[]]
+    length = 0
+    for serial in serials:
+        size = len("serial_numbers=") + len(quote(serial, safe="")) + 1
+        if chunks[-1] and (len(chunks[-1]) == PAGE_LIMIT or length + size > BULK_QUERY_CHARS):
+            chunks.append([])
+            length = 0
+        chunks[-1].append(serial)
+        length += size
+    return [c for c in chunks if c]
 
 
 class ApiSource:
@@ -158,6 +173,20 @@ class ApiSource:
     async def get_batch(self, number: str) -> Record:
         return await self._get(f"/v2/batches/{encode_segment(number)}", None, ("batch", number))
 
+    async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        for chunk in _bulk_chunks(list(dict.fromkeys(serials))):
+            params: QueryList = [("serial_numbers", s) for s in chunk]
+            params.append(("limit", PAGE_LIMIT))
+            by_serial = {
+                str(r.get("serial_number", "")).casefold(): r
+                async for r in self._pages("/v2/units", params, "unit list")
+            }
+            for serial in chunk:
+                if serial.casefold() in by_serial:
+                    found[serial] = by_serial[serial.casefold()]
+        return found
+
     async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
         params: QueryList = [("limit", PAGE_LIMIT)]
         params += [("numbers", n) for n in filters.numbers]
@@ -170,13 +199,18 @@ class ApiSource:
         if filters.search:
             params.append(("search_query", filters.search))
         params += [("sort_by", "number"), ("sort_order", "asc")]
+        async for batch in self._pages("/v2/batches", params, "batch list"):
+            yield batch
+
+    async def _pages(self, path: str, params: QueryList, what: str) -> AsyncIterator[Record]:
+        """Every record of a cursor-paginated list endpoint."""
         cursor: int | None = 0
         seen_cursors: set[int] = set()
         while cursor is not None:
             if cursor in seen_cursors:
-                raise ApiError(f"the batch list at {self._url} repeats cursor {cursor}")
+                raise ApiError(f"the {what} at {self._url} repeats cursor {cursor}")
             seen_cursors.add(cursor)
-            page = await self._get("/v2/batches", [*params, ("cursor", cursor)], None)
+            page = await self._get(path, [*params, ("cursor", cursor)], None)
             data, meta = page.get("data"), page.get("meta")
             if (
                 not isinstance(data, list)
@@ -184,15 +218,15 @@ class ApiSource:
                 or not isinstance(meta, dict)
             ):
                 raise ApiError(
-                    f"the batch list at {self._url} is not in the API v2 shape "
+                    f"the {what} at {self._url} is not in the API v2 shape "
                     '({"data": [...], "meta": {...}})'
                 )
-            for batch in data:
-                yield batch
+            for record in data:
+                yield record
             cursor = meta.get("next_cursor") if meta.get("has_more") else None
             if meta.get("has_more") and not isinstance(cursor, int):
                 raise ApiError(
-                    f"the batch list at {self._url} says it has more pages but gives no next_cursor"
+                    f"the {what} at {self._url} says it has more pages but gives no next_cursor"
                 )
 
     async def _get(

@@ -28,6 +28,7 @@ from tracegraph.crawl import (
     Scope,
     crawl_genealogy,
     resolve_batches,
+    trace_up,
     unit_references,
 )
 from tracegraph.errors import ExportError, TracegraphError
@@ -435,6 +436,7 @@ class CrawlOptions:
     save_snapshot: str | None
     quiet: bool
     verbose: bool
+    bulk: bool = False  # walk up through the list endpoint (impact --scope up)
 
 
 @dataclass(frozen=True)
@@ -457,6 +459,16 @@ def crawl_graph(
 
     async def work(source: Source) -> tuple[Genealogy, Seeds]:
         seeds = await find_seeds(source)
+        if crawl.bulk and crawl.scope == Scope.UP.value:
+            genealogy = await trace_up(
+                source,
+                seeds.required,
+                optional_seeds=seeds.optional,
+                max_units=crawl.max_units,
+                concurrency=options.concurrency,
+                on_progress=progress,
+            )
+            return genealogy, seeds
         genealogy = await crawl_genealogy(
             source,
             seeds.required,
@@ -478,13 +490,14 @@ def crawl_graph(
     if crawl.verbose:
         _echo_err(
             f"crawled {graph.number_of_nodes()} units, {graph.number_of_edges()} links "
-            f"with {genealogy.requests} unit requests in {time.monotonic() - started:.2f} s"
+            f"with {genealogy.requests} unit lookups in {time.monotonic() - started:.2f} s"
         )
     return Crawled(genealogy, graph, seeds, recorder, crawl.save_snapshot)
 
 
-def _crawl_options(kwargs: dict[str, Any]) -> CrawlOptions:
+def _crawl_options(kwargs: dict[str, Any], bulk: bool = False) -> CrawlOptions:
     return CrawlOptions(
+        bulk=bulk,
         scope=kwargs.pop("scope"),
         depth=kwargs.pop("depth", None),
         max_units=kwargs.pop("max_units"),
@@ -657,7 +670,7 @@ def impact(
     filters = _filters(kwargs)
     if not numbers and not suspect_serials and filters.is_empty():
         raise click.UsageError("name a suspect batch, a --serial, or select batches with a filter")
-    crawl = _crawl_options(kwargs)
+    crawl = _crawl_options(kwargs, bulk=True)
 
     async def seeds(source: Source) -> Seeds:
         parts: list[str] = []

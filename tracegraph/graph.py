@@ -139,7 +139,9 @@ def links(genealogy: Genealogy, serials: set[str]) -> tuple[set[tuple[str, str]]
         parent_serial = parent_of[serial]
         if parent_serial is not None and parent_serial in serials:
             edges.add((parent_serial, serial))
-            if parent_serial in children_of and serial not in children_of[parent_serial]:
+            listed = children_of.get(parent_serial)
+            complete = parent_serial not in genealogy.partial
+            if listed is not None and complete and serial not in listed:
                 warnings.append(
                     f"unit {serial!r} names {parent_serial!r} as its parent, "
                     f"but {parent_serial!r} does not list it as a child"

@@ -8,7 +8,7 @@ Source and keeps every response that passed through it, so that
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def check_snapshot(data: Any, name: str = "snapshot") -> Record:
         raise SnapshotError(
             f"{name!r} is snapshot version {data.get('version')!r}; this tracegraph reads {VERSION}"
         )
-    for key in ("units", "batches"):
+    for key in ("units", "batches", "unit_list"):
         if not isinstance(data.get(key, {}), dict):
             raise SnapshotError(f'{name!r}: "{key}" must be an object keyed by identifier')
         for identifier, body in data.get(key, {}).items():
@@ -56,6 +56,30 @@ def check_snapshot(data: Any, name: str = "snapshot") -> Record:
     if not isinstance(data.get("source", ""), str):
         raise SnapshotError(f'{name!r}: "source" must be a URL string')
     return data
+
+
+LIST_CHILDREN_CAP = 10  # the list endpoint shows at most 10 children per unit
+
+
+def unit_summary(unit: Record) -> Record:
+    """The list-endpoint form of a `GET /v2/units/{serial}` body (as far as it can be told)."""
+
+    def reference(record: object) -> Record | None:
+        if not isinstance(record, dict):
+            return None
+        return {"id": record.get("id", ""), "serial_number": record.get("serial_number", "")}
+
+    children = unit.get("children")
+    kept = (
+        *("id", "serial_number", "created_at", "sample", "part", "batch", "metadata"),
+        *("created_by_user", "created_by_station"),
+    )
+    summary: Record = {key: unit[key] for key in kept if key in unit}
+    summary["parent"] = reference(unit.get("parent"))
+    summary["children"] = [
+        r for r in map(reference, children if isinstance(children, list) else []) if r
+    ][:LIST_CHILDREN_CAP]
+    return summary
 
 
 def batch_summary(batch: Record) -> Record:
@@ -113,6 +137,7 @@ class SnapshotSource:
         self._snapshot = check_snapshot(snapshot, name)
         self._name = name
         self._units: dict[str, Record] = snapshot.get("units", {})
+        self._unit_list: dict[str, Record] = snapshot.get("unit_list", {})
         self._batches: dict[str, Record] = snapshot.get("batches", {})
         self._units_folded = {serial.casefold(): body for serial, body in self._units.items()}
         self._batches_folded = {number.casefold(): body for number, body in self._batches.items()}
@@ -137,6 +162,18 @@ class SnapshotSource:
             raise NotFoundError("unit", serial, f"snapshot {self._name}")
         return body
 
+    async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
+        found: dict[str, Record] = {}
+        for serial in serials:
+            listed = self._unit_list.get(serial)
+            if listed is not None:
+                found[serial] = listed
+                continue
+            body = self._units.get(serial) or self._units_folded.get(serial.casefold())
+            if body is not None:
+                found[serial] = unit_summary(body)
+        return found
+
     async def get_batch(self, number: str) -> Record:
         body = self._batches.get(number) or self._batches_folded.get(number.casefold())
         if body is None:
@@ -156,6 +193,7 @@ class RecordingSource:
     def __init__(self, inner: Source) -> None:
         self._inner = inner
         self.units: dict[str, Record] = {}
+        self.unit_list: dict[str, Record] = {}
         self.batches: dict[str, Record] = {}
         self.missing: set[str] = set()
 
@@ -172,6 +210,12 @@ class RecordingSource:
         self.units[serial] = body
         return body
 
+    async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
+        found = await self._inner.find_units(serials)
+        self.unit_list.update(found)
+        self.missing.update(s for s in serials if s not in found)
+        return found
+
     async def get_batch(self, number: str) -> Record:
         body = await self._inner.get_batch(number)
         self.batches[str(body.get("number", number))] = body
@@ -181,16 +225,23 @@ class RecordingSource:
         return self._inner.list_batches(filters)
 
     def snapshot(self, captured_at: str) -> Record:
-        """The recorded responses in the snapshot format of DESIGN §5."""
-        return {
+        """The recorded responses in the snapshot format of DESIGN §5.
+
+        Units found through the list endpoint go under `unit_list` (their list
+        form, an addition to DESIGN §5 that older readers ignore).
+        """
+        snapshot: Record = {
             "format": FORMAT,
             "version": VERSION,
             "source": self.url,
             "captured_at": captured_at,
             "units": dict(sorted(self.units.items())),
             "batches": dict(sorted(self.batches.items())),
-            "missing": sorted(self.missing),
+            "missing": sorted(self.missing - set(self.units) - set(self.unit_list)),
         }
+        if self.unit_list:
+            snapshot["unit_list"] = dict(sorted(self.unit_list.items()))
+        return snapshot
 
 
 def dump_snapshot(snapshot: Record) -> str:

@@ -7,7 +7,7 @@ it talks to.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -55,7 +55,7 @@ class BatchFilters:
 
 
 class Source(Protocol):
-    """Answers the three questions the crawler asks, asynchronously."""
+    """Answers the questions the crawler asks, asynchronously."""
 
     @property
     def url(self) -> str:
@@ -68,6 +68,15 @@ class Source(Protocol):
 
     async def get_batch(self, number: str) -> Record:
         """The `GET /v2/batches/{number}` body; `NotFoundError` when absent."""
+        ...
+
+    async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
+        """Many units at once, in the list form of `GET /v2/units?serial_numbers=`.
+
+        Keyed by the serial asked for; a serial that does not exist is absent.
+        List records name the parent but cap `children` at 10 and carry no
+        `created_during`: enough to walk up, not to walk down.
+        """
         ...
 
     def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
