@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,10 +35,11 @@ from tracegraph.errors import ExportError, TracegraphError
 from tracegraph.export import export, extension_disagrees, format_for, format_names
 from tracegraph.export.graphviz import find_dot
 from tracegraph.export.impact import impact_summary
+from tracegraph.export.text import printable
 from tracegraph.graph import build_graph, generated_at
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
 from tracegraph.snapshot import RecordingSource, SnapshotSource, dump_snapshot
-from tracegraph.source import BatchFilters, Source, iso_utc, parse_iso
+from tracegraph.source import BatchFilters, Source, parse_iso
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
     import networkx as nx
@@ -412,11 +413,11 @@ def report_warnings(warnings: list[str], quiet: bool) -> None:
         )
 
 
-def describe_serials(kind: str, items: tuple[str, ...] | list[str]) -> str:
+def describe_serials(kind: str, items: Sequence[str], plural: str | None = None) -> str:
     """`unit A`, `units A, B, C` or `units A, B, C, D, E and 7 more`."""
     shown = ", ".join(items[:5])
     more = f" and {len(items) - 5} more" if len(items) > 5 else ""
-    return f"{kind}{'s' if len(items) != 1 else ''} {shown}{more}"
+    return f"{kind if len(items) == 1 else plural or kind + 's'} {shown}{more}"
 
 
 @dataclass(frozen=True)
@@ -535,7 +536,7 @@ async def batch_seeds(
     """Every unit of the named and filtered batches, and a label for them."""
     found = await resolve_batches(source, numbers, filters, concurrency=concurrency)
     batches = list(found.batches)
-    label = describe_serials("batch", batches).replace("batchs", "batches")
+    label = describe_serials("batch", batches, "batches")
     if not filters.is_empty():
         label += f" (matching {filters.describe()})"
     return found.serials, label
@@ -745,8 +746,6 @@ def batches(as_json: bool, verbose: bool, **kwargs: Any) -> None:
 
 def batch_table(rows: list[dict[str, Any]]) -> str:
     """Batches as an aligned text table."""
-    from tracegraph.export.text import printable
-
     header = ("BATCH", "CREATED", "UNITS")
     cells = [(printable(r["number"]), r["created_at"], str(r["unit_count"])) for r in rows]
     widths = [max(len(row[i]) for row in [header, *cells]) for i in range(3)]
@@ -755,6 +754,3 @@ def batch_table(rows: list[dict[str, Any]]) -> str:
     ]
     lines.append(f"{len(rows)} batch{'es' if len(rows) != 1 else ''}")
     return "\n".join(lines)
-
-
-__all__ = ["iso_utc", "main"]
