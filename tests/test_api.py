@@ -282,3 +282,31 @@ def test_find_units_keeps_urls_short_for_long_serials() -> None:
     source, _ = make_source(handler)
     run(source.find_units(["x" * 60 + str(i) for i in range(100)]))
     assert len(sizes) == 2 and max(sizes) < 7000
+
+
+def test_find_units_prefers_the_exact_serial_over_another_case() -> None:
+    page = {"data": [{"serial_number": "ab-1", "n": 1}, {"serial_number": "AB-1", "n": 2}]}
+    page["meta"] = {"has_more": False}
+    source, _ = make_source(lambda r: httpx.Response(200, json=page))
+    found = run(source.find_units(["ab-1", "AB-1", "Ab-1"]))
+    assert (found["ab-1"]["n"], found["AB-1"]["n"]) == (1, 2) and "Ab-1" in found
+
+
+def test_a_refused_bulk_lookup_falls_back_to_one_unit_at_a_time() -> None:
+    from tracegraph.crawl import trace_up
+
+    units = {"C-1": {"serial_number": "C-1", "parent": {"serial_number": "odd/1"}}}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v2/units":
+            return httpx.Response(400, json={"message": "bad serial_numbers"})
+        if "odd" in request.url.path:
+            return httpx.Response(400, json={"message": "invalid serial"})
+        return httpx.Response(200, json=units[request.url.path.rsplit("/", 1)[1]])
+
+    source, _ = make_source(handler)
+    found = run(trace_up(source, ["C-1"]))
+    assert set(found.units) == {"C-1"} and set(found.missing) == {"odd/1"}
+    assert found.warnings == [
+        "unit 'odd/1' is referenced by 'C-1' but the API refuses it (HTTP 400: invalid serial)"
+    ]

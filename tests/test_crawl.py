@@ -9,6 +9,8 @@ import pytest
 from tests.builders import Factory, drone_factory
 from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches, trace_up
 from tracegraph.errors import CrawlLimitError, NotFoundError, RefusedError, SourceError
+from tracegraph.graph import build_graph
+from tracegraph.impact import analyse_impact
 from tracegraph.snapshot import SnapshotSource
 from tracegraph.source import BatchFilters, Record
 
@@ -210,7 +212,7 @@ def test_trace_up_finds_the_same_units_as_an_up_crawl_in_fewer_lookups() -> None
     assert bulk.depths == one_by_one.depths
     assert bulk.requests == 4 + 2  # four levels, then DRN-1 and DRN-2 in full
     assert "created_during" in bulk.units["DRN-1"] and "created_during" not in bulk.units["PCB-1"]
-    assert bulk.partial == set(bulk.units) - {"DRN-1", "DRN-2"}
+    assert bulk.partial == frozenset()  # no list record here had its children cut at 10
 
 
 def test_trace_up_marks_a_dangling_parent_missing_and_terminates_on_cycles() -> None:
@@ -229,3 +231,46 @@ def test_trace_up_refuses_an_unknown_suspect_serial_but_not_a_batch_member() -> 
         asyncio.run(trace_up(source, ["NOPE"]))
     found = asyncio.run(trace_up(source, [], optional_seeds=["NOPE", "cap-1"]))
     assert "NOPE" in found.missing and found.seeds == ("NOPE", "CAP-1")
+
+
+def ref(serial: str) -> dict[str, Any]:
+    return {"id": f"unit-{serial}", "serial_number": serial, "part": None}
+
+
+def test_trace_up_follows_a_parent_named_in_another_case_past_the_children_cap() -> None:
+    f = Factory().unit("TOP", "TOP").unit("PCB-1", "PCB", parent="TOP")
+    for i in range(12):
+        f.unit(f"CAP-{i:02}", "CAP", parent="PCB-1")
+    snapshot = f.snapshot()
+    snapshot["units"]["CAP-11"]["parent"] = ref("pcb-1")  # older data, other case
+    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["CAP-11"]))
+    graph = build_graph(found, seeds_label="unit CAP-11")
+    assert graph.has_edge("PCB-1", "CAP-11") and graph.has_edge("TOP", "PCB-1")
+    assert found.depths == {"CAP-11": 0, "PCB-1": 1, "TOP": 2}
+    assert graph.graph["warnings"] == []  # PCB-1's list record shows 10 of its 12 children
+
+
+def test_trace_up_still_reports_a_parent_that_disowns_its_child() -> None:
+    snapshot = Factory().chain(["M", "S"]).snapshot()
+    snapshot["units"]["M"]["children"] = []
+    graph = build_graph(asyncio.run(trace_up(SnapshotSource(snapshot), ["S"])), seeds_label="x")
+    assert graph.graph["warnings"] == [
+        "unit 'S' names 'M' as its parent, but 'M' does not list it as a child"
+    ]
+
+
+def test_trace_up_fetches_in_full_the_top_that_the_impact_report_shows() -> None:
+    snapshot = Factory().chain(["A", "B", "S"]).snapshot()
+    snapshot["units"]["A"]["parent"] = ref("B")  # A and B are each other's parent
+    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["S"]))
+    graph = build_graph(found, seeds_label="unit S")
+    report = analyse_impact(graph, ["S"], "unit S")
+    top = report.affected[0].serial
+    assert "created_during" in found.units[top] and report.affected[0].attributes["outcome"]
+
+
+def test_trace_up_names_the_part_of_a_missing_top() -> None:
+    snapshot = Factory().chain(["GONE", "B", "S"]).snapshot()
+    del snapshot["units"]["GONE"]
+    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["S"]))
+    assert found.missing["GONE"]["part"]["number"] == "PART"

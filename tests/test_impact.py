@@ -307,3 +307,9 @@ def test_sample_recall_case_matches_the_factory(sample: dict[str, Any]) -> None:
     genealogy = asyncio.run(crawl_genealogy(SnapshotSource(sample), suspects, scope=Scope.UP))
     report = analyse_impact(build_graph(genealogy, seeds_label="batch CAP-2407"), suspects, "x")
     assert len(report.affected) >= 3 and report.loose
+
+
+def test_a_suspect_typed_in_another_case_is_still_traced(recall_server: TofuPilotServer) -> None:
+    run = tracegraph("impact", "--serial", "cap-002", "--fail-if-affected", server=recall_server)
+    assert run.code == 3
+    assert "  PROD-1  (1 suspect: CAP-002)" in run.out.splitlines()

@@ -100,3 +100,12 @@ def test_recorded_list_forms_replay_as_they_were() -> None:
     saved["unit_list"]["CAP-1"]["marker"] = True
     replayed = asyncio.run(SnapshotSource(saved).find_units(["CAP-1"]))
     assert replayed["CAP-1"]["marker"] is True
+
+
+def test_a_unit_known_only_in_list_form_is_not_reported_as_missing() -> None:
+    recorder = RecordingSource(SnapshotSource(drone_factory().snapshot()))
+    asyncio.run(recorder.find_units(["CAP-1"]))
+    replay = SnapshotSource(recorder.snapshot("2026-11-22T10:00:00Z"))
+    with pytest.raises(SnapshotError, match="holds only the list form of unit 'CAP-1'"):
+        asyncio.run(replay.get_unit("CAP-1"))
+    assert set(asyncio.run(replay.find_units(["cap-1"]))) == {"cap-1"}

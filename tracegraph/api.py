@@ -31,6 +31,7 @@ from tracegraph.source import BatchFilters, Record, iso_utc
 
 DEFAULT_API_URL = "https://www.tofupilot.app/api"
 PAGE_LIMIT = 100
+BULK_REFUSALS = frozenset({400, 404, 405, 414, 422})
 BULK_QUERY_CHARS = 6000  # keeps a bulk lookup's URL well under common 8 KB limits
 QueryList = list[tuple[str, str | int | float | bool | None]]
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -178,13 +179,20 @@ class ApiSource:
         for chunk in _bulk_chunks(list(dict.fromkeys(serials))):
             params: QueryList = [("serial_numbers", s) for s in chunk]
             params.append(("limit", PAGE_LIMIT))
-            by_serial = {
-                str(r.get("serial_number", "")).casefold(): r
-                async for r in self._pages("/v2/units", params, "unit list")
-            }
+            try:
+                records = [r async for r in self._pages("/v2/units", params, "unit list")]
+            except ApiError as error:
+                if error.status not in BULK_REFUSALS:
+                    raise
+                # The list refuses a serial in the chunk, or does not exist on this
+                # server: leave the chunk out, and the caller asks one by one.
+                continue
+            exact = {str(r.get("serial_number", "")): r for r in records}
+            folded = {key.casefold(): r for key, r in exact.items()}
             for serial in chunk:
-                if serial.casefold() in by_serial:
-                    found[serial] = by_serial[serial.casefold()]
+                record = exact.get(serial) or folded.get(serial.casefold())
+                if record is not None:
+                    found[serial] = record
         return found
 
     async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
@@ -310,10 +318,11 @@ class ApiSource:
             if not isinstance(message, str):
                 raise ApiError(
                     f"{what} at {self._url} answered HTTP 404 without a TofuPilot error body: "
-                    "is the API URL right (it ends in /api)?"
+                    "is the API URL right (it ends in /api)?",
+                    status,
                 )
             raise NotFoundError(subject[0], subject[1], self._url)
         detail = ": " + message.replace(self._key, "***") if isinstance(message, str) else ""
         if status in {400, 414, 422} and subject is not None:
             raise RefusedError(subject[0], subject[1], f"HTTP {status}{detail}")
-        raise ApiError(f"{what} at {self._url} answered HTTP {status}{detail}")
+        raise ApiError(f"{what} at {self._url} answered HTTP {status}{detail}", status)

@@ -693,7 +693,7 @@ def impact(
             source_file=options.source_file,
         )
         crawled = crawl_graph(options, crawl, seeds)
-        suspects = [*crawled.seeds.required, *crawled.seeds.optional]
+        suspects = crawled.genealogy.seeds  # as the API spells them
         assemblies = [s for s, u in crawled.genealogy.units.items() if unit_references(u)[1]]
         report = analyse_impact(crawled.graph, suspects, crawled.seeds.label, assemblies)
         deliver(mark_impact(crawled.graph, report), targets, crawled, report)

@@ -9,7 +9,6 @@ lock is needed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +24,7 @@ from tracegraph.errors import (
 from tracegraph.source import BatchFilters, Record, Source
 
 DEFAULT_MAX_UNITS = 100_000
+LIST_CAP = 10  # the list endpoint shows at most this many children per unit
 DEFAULT_CONCURRENCY = 16
 
 
@@ -64,8 +64,10 @@ class Genealogy:
     source_url: str = ""
     scope: Scope = Scope.TREE
     requests: int = 0
-    # Units known only in the list endpoint's form: their `children` may be cut at 10.
+    # Units known only in the list endpoint's form with `children` cut at 10.
     partial: frozenset[str] = frozenset()
+    # Serials as referenced or typed -> as the API spells them (case).
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # asyncio formats the result of a finished task with repr(): keep it short.
@@ -284,6 +286,7 @@ async def crawl_genealogy(
         source_url=source.url,
         scope=scope,
         requests=crawl.requests,
+        aliases=crawl.aliases,
     )
 
 
@@ -300,9 +303,10 @@ async def trace_up(
 
     The same units as `crawl_genealogy(..., scope=Scope.UP)`, in far fewer
     requests: each level goes through the list endpoint, up to 100 units a
-    request. The list form carries no `created_during`, so the top-level units
-    that hold a seed, and seeds that are assemblies, are then fetched in full;
-    the other units keep the list form (`Genealogy.partial`).
+    request. A serial the list does not return is asked for on its own before
+    it counts as missing. The list form carries no `created_during`, so the
+    top-level unit above each seed is then fetched in full (and, for a top
+    that does not exist, the unit that names it, for the part it names).
     """
     required = set(seeds)
     all_seeds = tuple(dict.fromkeys([*seeds, *optional_seeds]))
@@ -312,31 +316,61 @@ async def trace_up(
     referrers: dict[str, tuple[str, Record]] = {}
     aliases: dict[str, str] = {}
     warnings: list[str] = []
+    full: set[str] = set()
     lookups = 0
+    slots = asyncio.Semaphore(max(1, concurrency))
+
+    def report() -> None:
+        if on_progress is not None:
+            on_progress(Progress(len(units) + len(missing), 0, len(level)))
+
+    async def fetch_one(serial: str) -> Record | NotFoundError | RefusedError:
+        nonlocal lookups
+        async with slots:
+            lookups += 1
+            try:
+                return await source.get_unit(serial)
+            except (NotFoundError, RefusedError) as error:
+                return error
+
     level = list(all_seeds)
     while level:
         if len(depths) > max_units:
             raise CrawlLimitError(
                 f"the genealogy grows past --max-units {max_units} units; raise --max-units"
             )
-        found = await source.find_units(level)
+        found = dict(await source.find_units(level))
         lookups += 1
+        absent = [s for s in level if s not in found]
+        for serial, answer in zip(
+            absent, await asyncio.gather(*map(fetch_one, absent)), strict=True
+        ):
+            if isinstance(answer, dict):
+                found[serial] = answer
+                full.add(reference_serial(answer) or serial)
+            elif serial in required:
+                raise answer
+            else:
+                referrer, reference = referrers.get(serial, ("", {}))
+                missing[serial] = reference
+                where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
+                reason = (
+                    f"the API refuses it ({answer.reason})"
+                    if isinstance(answer, RefusedError)
+                    else "does not exist (404)"
+                )
+                warnings.append(f"unit {serial!r} is {where} but {reason}")
         upper: list[str] = []
         for serial in level:
             record = found.get(serial)
             if record is None:
-                if serial in required:
-                    raise NotFoundError("unit", serial, source.url)
-                referrer, reference = referrers.get(serial, ("", {}))
-                missing[serial] = reference
-                where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
-                warnings.append(f"unit {serial!r} is {where} but does not exist (404)")
                 continue
             canonical = reference_serial(record) or serial
             if canonical != serial:
                 aliases[serial] = canonical
-                depths[canonical] = min(depths.pop(serial), depths.get(canonical, 0))
-            units[canonical] = record
+                depth = depths.pop(serial)
+                depths[canonical] = min(depth, depths.get(canonical, depth))
+            units.setdefault(canonical, record)
             parent = record.get("parent")
             parent_serial = reference_serial(parent)
             if parent_serial and parent_serial not in depths:
@@ -344,24 +378,28 @@ async def trace_up(
                 referrers[parent_serial] = (canonical, parent if isinstance(parent, dict) else {})
                 upper.append(parent_serial)
         level = upper
-        if on_progress is not None:
-            on_progress(Progress(len(units) + len(missing), 0, len(level)))
-    seed_serials = {aliases.get(s, s) for s in all_seeds}
-    tops = sorted(
-        serial
-        for serial, unit in units.items()
-        if not reference_serial(unit.get("parent"))
-        and (serial not in seed_serials or unit_references(unit)[1])
-    )
-    slots = asyncio.Semaphore(max(1, concurrency))
+        report()
 
-    async def complete(serial: str) -> None:
-        # On a 404 here the list form stays: the unit exists, its full record does not.
-        async with slots:
-            with contextlib.suppress(NotFoundError, RefusedError):
-                units[serial] = await source.get_unit(serial)
-
-    await asyncio.gather(*(complete(serial) for serial in tops))
+    tops = {top for s in all_seeds for top in _walk_up(aliases.get(s, s), units, aliases)}
+    loose = {
+        s for s in tops if s in units and depths.get(s) == 0 and not unit_references(units[s])[1]
+    }
+    wanted = sorted(s for s in tops - loose - full if s in units)
+    namers = sorted({referrers[s][0] for s in tops if s in missing and s in referrers})
+    answers = await asyncio.gather(*map(fetch_one, [*wanted, *namers]))
+    for serial, answer in zip([*wanted, *namers], answers, strict=True):
+        if not isinstance(answer, dict):
+            continue  # the list form stays: the unit is there, its full record is not
+        units[serial] = answer
+        full.add(serial)
+        parent = answer.get("parent")
+        named = aliases.get(reference_serial(parent) or "", reference_serial(parent) or "")
+        if named in missing and isinstance(parent, dict):
+            missing[named] = parent
+    report()
+    partial = {
+        s for s, u in units.items() if s not in full and len(unit_references(u)[1]) >= LIST_CAP
+    }
     return Genealogy(
         units=units,
         missing=missing,
@@ -370,9 +408,24 @@ async def trace_up(
         warnings=warnings,
         source_url=source.url,
         scope=Scope.UP,
-        requests=lookups + len(tops),
-        partial=frozenset(units) - set(tops),
+        requests=lookups,
+        partial=frozenset(partial),
+        aliases=aliases,
     )
+
+
+def _walk_up(serial: str, units: dict[str, Record], aliases: dict[str, str]) -> set[str]:
+    """Where following parent references ends: the top unit, or every unit of a cycle."""
+    path = [serial]
+    while path[-1] in units:
+        parent = reference_serial(units[path[-1]].get("parent"))
+        parent = aliases.get(parent or "", parent)
+        if not parent:
+            break
+        if parent in path:
+            return set(path[path.index(parent) :])
+        path.append(parent)
+    return {path[-1]}
 
 
 @dataclass(frozen=True)

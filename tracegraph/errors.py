@@ -57,6 +57,10 @@ class TransportError(SourceError):
 class ApiError(SourceError):
     """The API answered something tracegraph cannot use."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status  # the HTTP status, when the answer had one
+        super().__init__(message)
+
 
 class SnapshotError(SourceError):
     """A snapshot file is unreadable or not a tracegraph snapshot."""

@@ -131,10 +131,16 @@ def links(genealogy: Genealogy, serials: set[str]) -> tuple[set[tuple[str, str]]
     warnings: list[str] = []
     children_of: dict[str, set[str]] = {}
     parent_of: dict[str, str | None] = {}
+    aliases = genealogy.aliases
+
+    def resolve(reference: object) -> str | None:
+        serial = reference_serial(reference)
+        return aliases.get(serial, serial) if serial else None
+
     for serial, unit in genealogy.units.items():
         parent, children = unit_references(unit)
-        parent_of[serial] = reference_serial(parent)
-        children_of[serial] = {reference_serial(c) or "" for c in children}
+        parent_of[serial] = resolve(parent)
+        children_of[serial] = {resolve(c) or "" for c in children}
     for serial in sorted(genealogy.units):
         parent_serial = parent_of[serial]
         if parent_serial is not None and parent_serial in serials:

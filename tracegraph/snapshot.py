@@ -138,6 +138,7 @@ class SnapshotSource:
         self._name = name
         self._units: dict[str, Record] = snapshot.get("units", {})
         self._unit_list: dict[str, Record] = snapshot.get("unit_list", {})
+        self._unit_list_folded = {s.casefold(): body for s, body in self._unit_list.items()}
         self._batches: dict[str, Record] = snapshot.get("batches", {})
         self._units_folded = {serial.casefold(): body for serial, body in self._units.items()}
         self._batches_folded = {number.casefold(): body for number, body in self._batches.items()}
@@ -158,14 +159,19 @@ class SnapshotSource:
 
     async def get_unit(self, serial: str) -> Record:
         body = self._units.get(serial) or self._units_folded.get(serial.casefold())
-        if body is None:
-            raise NotFoundError("unit", serial, f"snapshot {self._name}")
-        return body
+        if body is not None:
+            return body
+        if serial in self._unit_list or serial.casefold() in self._unit_list_folded:
+            raise SnapshotError(
+                f"snapshot {self._name} holds only the list form of unit {serial!r} (recorded "
+                "by impact's walk up); replay the command that recorded it, or crawl again"
+            )
+        raise NotFoundError("unit", serial, f"snapshot {self._name}")
 
     async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
         found: dict[str, Record] = {}
         for serial in serials:
-            listed = self._unit_list.get(serial)
+            listed = self._unit_list.get(serial) or self._unit_list_folded.get(serial.casefold())
             if listed is not None:
                 found[serial] = listed
                 continue
