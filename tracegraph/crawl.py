@@ -96,6 +96,14 @@ def unit_references(unit: Record) -> tuple[Record | None, list[Record]]:
     )
 
 
+def missing_warning(serial: str, referrer: str | None, error: NotFoundError | RefusedError) -> str:
+    """The warning for a unit that is named somewhere but cannot be had."""
+    where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
+    if isinstance(error, RefusedError):
+        return f"unit {serial!r} is {where} but the API refuses it ({error.reason})"
+    return f"unit {serial!r} is {where} but does not exist (404)"
+
+
 class _Crawl:
     def __init__(
         self,
@@ -199,14 +207,7 @@ class _Crawl:
         if serial in self.required:
             raise error
         self.missing[serial] = self.references.get(serial, {})
-        referrer = self.referrers.get(serial)
-        where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
-        if isinstance(error, RefusedError):
-            self.warnings.append(
-                f"unit {serial!r} is {where} but the API refuses it ({error.reason})"
-            )
-        else:
-            self.warnings.append(f"unit {serial!r} is {where} but does not exist (404)")
+        self.warnings.append(missing_warning(serial, self.referrers.get(serial), error))
 
     async def _fetch(self, serial: str) -> Record:
         self.requests += 1
@@ -353,13 +354,7 @@ async def trace_up(
             else:
                 referrer, reference = referrers.get(serial, ("", {}))
                 missing[serial] = reference
-                where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
-                reason = (
-                    f"the API refuses it ({answer.reason})"
-                    if isinstance(answer, RefusedError)
-                    else "does not exist (404)"
-                )
-                warnings.append(f"unit {serial!r} is {where} but {reason}")
+                warnings.append(missing_warning(serial, referrer, answer))
         upper: list[str] = []
         for serial in level:
             record = found.get(serial)
