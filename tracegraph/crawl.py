@@ -21,10 +21,9 @@ from tracegraph.errors import (
     SourceError,
     TracegraphError,
 )
-from tracegraph.source import BatchFilters, Record, Source
+from tracegraph.source import LIST_CHILDREN_CAP, BatchFilters, Record, Source
 
 DEFAULT_MAX_UNITS = 100_000
-LIST_CAP = 10  # the list endpoint shows at most this many children per unit
 DEFAULT_CONCURRENCY = 16
 
 
@@ -393,7 +392,9 @@ async def trace_up(
             missing[named] = parent
     report()
     partial = {
-        s for s, u in units.items() if s not in full and len(unit_references(u)[1]) >= LIST_CAP
+        s
+        for s, u in units.items()
+        if s not in full and len(unit_references(u)[1]) >= LIST_CHILDREN_CAP
     }
     return Genealogy(
         units=units,

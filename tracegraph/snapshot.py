@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tracegraph.errors import NotFoundError, SnapshotError
-from tracegraph.source import BatchFilters, Record, Source, parse_iso
+from tracegraph.source import LIST_CHILDREN_CAP, BatchFilters, Record, Source, parse_iso
 
 FORMAT = "tracegraph-snapshot"
 VERSION = 1
@@ -56,9 +56,6 @@ def check_snapshot(data: Any, name: str = "snapshot") -> Record:
     if not isinstance(data.get("source", ""), str):
         raise SnapshotError(f'{name!r}: "source" must be a URL string')
     return data
-
-
-LIST_CHILDREN_CAP = 10  # the list endpoint shows at most 10 children per unit
 
 
 def unit_summary(unit: Record) -> Record:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 Record = dict[str, Any]
+LIST_CHILDREN_CAP = 10  # the list endpoint (`GET /v2/units?...`) shows at most 10 children a unit
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ from tracegraph.export.layout import plan_layout
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def xml_safe(text: str) -> str:
+    """Text without the characters XML 1.0 cannot hold at all, not even escaped."""
+    return _XML_INVALID.sub("\ufffd", text)
+
+
 def _lex_quoted(body: str) -> str | None:
     """What Graphviz's lexer reads from `"body"`, or None if the quote ends early."""
     out: list[str] = []
@@ -71,13 +76,13 @@ def dot_id(text: str) -> str:
 
 def dot_text(text: str) -> str:
     """A quoted DOT escString: backslashes and quotes escaped, never interpreted."""
-    text = _XML_INVALID.sub("\ufffd", text)
+    text = xml_safe(text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def html_text(text: str) -> str:
     """Text for an HTML-like label: XML-escaped, invalid characters replaced."""
-    text = _XML_INVALID.sub("\ufffd", text)
+    text = xml_safe(text)
     text = re.sub(r"[\t\r\n]", " ", text)
     return (
         text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
@@ -87,7 +92,7 @@ def html_text(text: str) -> str:
 def _tooltip(attributes: dict[str, object]) -> str:
     # Graphviz copies entity-like text into SVG as is, so `&` goes in pre-escaped.
     lines = [line.replace("&", "&amp;") for line in style.tooltip_lines(attributes)]
-    text = "\n".join(_XML_INVALID.sub("\ufffd", line) for line in lines)
+    text = "\n".join(xml_safe(line) for line in lines)
     return dot_text(text).replace("\n", "\\n")
 
 

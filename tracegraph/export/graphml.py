@@ -6,15 +6,15 @@ import re
 
 import networkx as nx
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+from tracegraph.export.dot import xml_safe
+
 _BOOLEAN_DATA = re.compile(r'(<data key="(d\d+)">)(True|False)(</data>)')
 _BOOLEAN_KEY = re.compile(r'<key id="(d\d+)" [^>]*attr.type="boolean"')
 
 
 def _clean(value: object) -> object:
-    # XML 1.0 cannot hold control characters at all, not even escaped.
     if isinstance(value, str):
-        return _XML_INVALID.sub("\ufffd", value)
+        return xml_safe(value)
     return value
 
 
