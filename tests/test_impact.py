@@ -23,7 +23,8 @@ from tests.conftest import API_KEY, assert_sdk_accepts, needs_graphviz
 from tests.test_cli import one_error_line, tracegraph
 from tests.tofupilot_server import TofuPilotServer
 from tracegraph.crawl import Scope, crawl_genealogy
-from tracegraph.export.csv import cell, to_csv
+from tracegraph.export.csv import to_csv
+from tracegraph.export.escape import csv_cell as cell
 from tracegraph.export.impact import impact_csv
 from tracegraph.graph import build_graph
 from tracegraph.impact import analyse_impact
@@ -313,3 +314,23 @@ def test_a_suspect_typed_in_another_case_is_still_traced(recall_server: TofuPilo
     run = tracegraph("impact", "--serial", "cap-002", "--fail-if-affected", server=recall_server)
     assert run.code == 3
     assert "  PROD-1  (1 suspect: CAP-002)" in run.out.splitlines()
+
+
+def test_impact_csv_lists_split_back_into_the_exact_serials() -> None:
+    from tracegraph.export.escape import split_items, split_paths
+
+    f = Factory().unit("PROD;1", "PROD").unit("BOARD>1", "BOARD", parent="PROD;1")
+    suspects = ["CAP\\1", "CAP;2", "CAP>3;x\\;"]
+    for serial in suspects:
+        f.unit(serial, "CAP", parent="BOARD>1", batch="S")
+    f.unit("PLAIN", "PROD").unit("C;4", "CAP", parent="PLAIN", batch="S")
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(f.snapshot()), [*suspects, "C;4"]))
+    graph = build_graph(genealogy, seeds_label="batch S")
+    text = impact_csv(analyse_impact(graph, [*suspects, "C;4"], "batch S"))
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert [r["top_serial"] for r in rows] == ["PLAIN", "PROD;1"]
+    assert split_items(rows[0]["suspects"]) == ["C;4"]
+    assert split_items(rows[1]["suspects"]) == sorted(suspects)
+    assert int(rows[1]["suspect_count"]) == len(split_items(rows[1]["suspects"])) == 3
+    assert split_paths(rows[1]["paths"]) == [["PROD;1", "BOARD>1", s] for s in sorted(suspects)]
+    assert rows[1]["suspects"] == "CAP\\;2;CAP\\>3\\;x\\\\\\;;CAP\\\\1"

@@ -33,9 +33,9 @@ from tracegraph.crawl import (
 )
 from tracegraph.errors import ExportError, TracegraphError
 from tracegraph.export import export, extension_disagrees, format_for, format_names
+from tracegraph.export.escape import terminal_text
 from tracegraph.export.graphviz import find_dot
 from tracegraph.export.impact import impact_summary
-from tracegraph.export.text import printable
 from tracegraph.graph import build_graph, generated_at
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
 from tracegraph.snapshot import RecordingSource, SnapshotSource, dump_snapshot
@@ -747,7 +747,7 @@ def batches(as_json: bool, verbose: bool, **kwargs: Any) -> None:
 def batch_table(rows: list[dict[str, Any]]) -> str:
     """Batches as an aligned text table."""
     header = ("BATCH", "CREATED", "UNITS")
-    cells = [(printable(r["number"]), r["created_at"], str(r["unit_count"])) for r in rows]
+    cells = [(terminal_text(r["number"]), r["created_at"], str(r["unit_count"])) for r in rows]
     widths = [max(len(row[i]) for row in [header, *cells]) for i in range(3)]
     lines = [
         f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in [header, *cells]

@@ -15,20 +15,12 @@ from collections.abc import Iterable, Sequence
 
 import networkx as nx
 
+from tracegraph.export.escape import csv_cell, join_items
 from tracegraph.graph import NODE_ATTRIBUTES, top_level
 
 # The columns people sort and filter by first, then every other node attribute.
 _FIRST = ("serial_number", "part_number", "revision", "part_name", "batch", "parent", "root")
 UNIT_COLUMNS = (*_FIRST, *(a for a in NODE_ATTRIBUTES if a not in _FIRST))
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: object) -> str:
-    """One CSV cell: booleans as true/false, formula-like text neutralised."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -36,12 +28,12 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return "\ufeff" + buffer.getvalue()
 
 
-def to_csv(graph: nx.DiGraph) -> str:
-    """Every unit with its attributes, its parent and its top-level unit (`root`)."""
+def unit_rows(graph: nx.DiGraph) -> tuple[list[str], list[list[object]]]:
+    """The per-unit table: every attribute, its parent and its top-level unit (`root`)."""
     extra = sorted(
         {k for _, a in graph.nodes(data=True) for k in a} - set(UNIT_COLUMNS) - {"parent", "root"}
     )
@@ -49,7 +41,12 @@ def to_csv(graph: nx.DiGraph) -> str:
     rows = []
     for serial in sorted(graph):
         attributes = dict(graph.nodes[serial])
-        attributes["parent"] = ";".join(sorted(graph.predecessors(serial)))
+        attributes["parent"] = join_items(sorted(graph.predecessors(serial)))
         attributes["root"] = top_level(graph, serial)[0]
         rows.append([attributes.get(column, "") for column in header])
-    return csv_text(header, rows)
+    return header, rows
+
+
+def to_csv(graph: nx.DiGraph) -> str:
+    """Every unit with its attributes, its parent and its top-level unit (`root`)."""
+    return csv_text(*unit_rows(graph))

@@ -12,149 +12,142 @@ unescaped.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import networkx as nx
 
 from tracegraph.export import style
+from tracegraph.export.escape import dot_html, dot_id, dot_string, xml_chars
 from tracegraph.export.layout import plan_layout
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+GRAPH_NAME = "genealogy"
+Attributes = list[tuple[str, str]]  # DOT attribute name, value as DOT text
 
 
-def xml_safe(text: str) -> str:
-    """Text without the characters XML 1.0 cannot hold at all, not even escaped."""
-    return _XML_INVALID.sub("\ufffd", text)
+@dataclass(frozen=True)
+class Drawing:
+    """DOT for Graphviz to draw, and what each of its numbered nodes stands for."""
 
-
-def _lex_quoted(body: str) -> str | None:
-    """What Graphviz's lexer reads from `"body"`, or None if the quote ends early."""
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        pair = body[i : i + 2]
-        if pair == '\\"':
-            out.append('"')
-            i += 2
-        elif pair == "\\\\":
-            out.append("\\\\")
-            i += 2
-        elif pair == "\\\n":
-            i += 2
-        elif ch == '"':
-            return None
-        else:
-            out.append(ch)
-            i += 1
-    if body.endswith("\\") and not body.endswith("\\\\"):
-        return None
-    return "".join(out)
-
-
-def _html_id_ok(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += {"<": 1, ">": -1}.get(ch, 0)
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def dot_id(text: str) -> str:
-    """A DOT ID that Graphviz reads back as exactly `text`."""
-    quoted = text.replace('"', '\\"')
-    if "\\" not in text or _lex_quoted(quoted) == text:
-        return f'"{quoted}"'
-    # A backslash before a quote, at the end or before a newline cannot be
-    # written in a quoted ID; an HTML-string ID takes the text as it is.
-    if text and _html_id_ok(text):
-        return f"<{text}>"
-    return f'"{quoted}"'  # unrepresentable in DOT: the closest quoted form
-
-
-def dot_text(text: str) -> str:
-    """A quoted DOT escString: backslashes and quotes escaped, never interpreted."""
-    text = xml_safe(text)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def html_text(text: str) -> str:
-    """Text for an HTML-like label: XML-escaped, invalid characters replaced."""
-    text = xml_safe(text)
-    text = re.sub(r"[\t\r\n]", " ", text)
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-    )
+    dot: str
+    titles: dict[str, str]  # drawing node id -> the serial number it shows
+    title: str  # the picture's title, for the SVG document
 
 
 def _tooltip(attributes: dict[str, object]) -> str:
     # Graphviz copies entity-like text into SVG as is, so `&` goes in pre-escaped.
     lines = [line.replace("&", "&amp;") for line in style.tooltip_lines(attributes)]
-    text = "\n".join(xml_safe(line) for line in lines)
-    return dot_text(text).replace("\n", "\\n")
+    text = "\n".join(xml_chars(line) for line in lines)
+    return dot_string(text).replace("\n", "\\n")
 
 
 def _node_label(attributes: dict[str, object]) -> str:
     serial, part_line, name = style.unit_lines(attributes)
-    rows = [f"<B>{html_text(serial)}</B>"]
+    rows = [f"<B>{dot_html(serial)}</B>"]
     if attributes.get("status") == "missing":
         rows.append('<FONT COLOR="#7f7f7f">missing (404)</FONT>')
     if part_line:
-        rows.append(html_text(part_line))
+        rows.append(dot_html(part_line))
     if name:
-        rows.append(f'<FONT POINT-SIZE="9">{html_text(name)}</FONT>')
+        rows.append(f'<FONT POINT-SIZE="9">{dot_html(name)}</FONT>')
     for mark in style.marks(attributes):
         colour = style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER
         rows.append(f'<FONT POINT-SIZE="9" COLOR="{colour}"><B>{mark}</B></FONT>')
     outcome = str(attributes.get("outcome", ""))
     if outcome and outcome != "PASS":
-        rows.append(f'<FONT POINT-SIZE="9" COLOR="#b03a2e">{html_text(outcome)}</FONT>')
+        rows.append(f'<FONT POINT-SIZE="9" COLOR="#b03a2e">{dot_html(outcome)}</FONT>')
     return "<" + "<BR/>".join(rows) + ">"
 
 
-def _node_style(attributes: dict[str, object], fill: str) -> list[str]:
+def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
     if attributes.get("status") == "missing":
         attrs = [
-            'style="rounded,dashed"',
-            f'fillcolor="{style.MISSING_FILL}"',
-            'fontcolor="#555555"',
+            ("style", '"rounded,dashed"'),
+            ("fillcolor", f'"{style.MISSING_FILL}"'),
+            ("fontcolor", '"#555555"'),
         ]
     else:
-        attrs = ['style="rounded,filled"', f'fillcolor="{fill}"']
+        attrs = [("style", '"rounded,filled"'), ("fillcolor", f'"{fill}"')]
     if attributes.get("top_level"):
-        attrs += [f'color="{style.TOP_LEVEL_BORDER}"', "penwidth=2", "peripheries=2"]
+        attrs += [("color", f'"{style.TOP_LEVEL_BORDER}"'), ("penwidth", "2"), ("peripheries", "2")]
     elif attributes.get("seed"):
-        attrs += [f'color="{style.SEED_BORDER}"', "penwidth=3"]
+        attrs += [("color", f'"{style.SEED_BORDER}"'), ("penwidth", "3")]
     return attrs
 
 
-def _write(graph: nx.DiGraph, node_id: Callable[[str], str]) -> str:
+@dataclass(frozen=True)
+class Picture:
+    """What the DOT says, before it is written: attributes as DOT value text."""
+
+    graph: Attributes
+    node: Attributes  # defaults for every node
+    edge: Attributes  # defaults for every edge
+    nodes: list[tuple[str, Attributes]]  # serial number, its attributes
+    edges: list[tuple[str, str, Attributes]]  # parent, child, attributes
+
+
+def picture(graph: nx.DiGraph) -> Picture:
+    """The genealogy's picture: labels, colours, marks and layout hints."""
     colours = style.part_colours(graph)
     layout = plan_layout(graph)
     heading, details = style.title_lines(graph)
-    title = f'<<B>{html_text(heading)}</B><BR/><FONT POINT-SIZE="10">{html_text(details)}</FONT>>'
-    packing = f', pack=24, packmode="array_u{layout.columns}"' if layout.columns else ""
-    lines = [
-        "digraph genealogy {",
-        f'  graph [rankdir=TB, labelloc=t, labeljust=l, fontname="{style.FONT}", fontsize=14,'
-        f" nodesep=0.2, ranksep=0.45{packing}, label={title}];",
-        f'  node [shape=box, fontname="{style.FONT}", fontsize=11, color="{style.BORDER}",'
-        ' margin="0.10,0.05"];',
-        f'  edge [color="{style.EDGE_COLOUR}", arrowsize=0.6];',
+    title = f'<<B>{dot_html(heading)}</B><BR/><FONT POINT-SIZE="10">{dot_html(details)}</FONT>>'
+    graph_attributes = [
+        ("rankdir", "TB"),
+        ("labelloc", "t"),
+        ("labeljust", "l"),
+        ("fontname", f'"{style.FONT}"'),
+        ("fontsize", "14"),
+        ("nodesep", "0.2"),
+        ("ranksep", "0.45"),
     ]
+    if layout.columns:
+        graph_attributes += [("pack", "24"), ("packmode", f'"array_u{layout.columns}"')]
+    graph_attributes.append(("label", title))
+    nodes = []
     for serial in sorted(graph):
         attributes = graph.nodes[serial]
         fill = colours[str(attributes.get("part_number", ""))]
-        attrs = [f"label={_node_label(attributes)}", *_node_style(attributes, fill)]
-        attrs.append(f"tooltip={_tooltip(attributes)}")
+        attrs = [("label", _node_label(attributes)), *_node_style(attributes, fill)]
+        attrs.append(("tooltip", _tooltip(attributes)))
         if serial in layout.tree_order:
-            attrs.append(f"sortv={layout.tree_order[serial]}")
-        lines.append(f"  {node_id(serial)} [{', '.join(attrs)}];")
+            attrs.append(("sortv", str(layout.tree_order[serial])))
+        nodes.append((serial, attrs))
+    edges = []
     for parent, child in sorted(graph.edges):
         length = layout.lengths.get((parent, child))
-        extra = f" [minlen={length}]" if length else ""
+        edges.append((parent, child, [("minlen", str(length))] if length else []))
+    return Picture(
+        graph=graph_attributes,
+        node=[
+            ("shape", "box"),
+            ("fontname", f'"{style.FONT}"'),
+            ("fontsize", "11"),
+            ("color", f'"{style.BORDER}"'),
+            ("margin", '"0.10,0.05"'),
+        ],
+        edge=[("color", f'"{style.EDGE_COLOUR}"'), ("arrowsize", "0.6")],
+        nodes=nodes,
+        edges=edges,
+    )
+
+
+def _attribute_list(attributes: Attributes) -> str:
+    return ", ".join(f"{name}={value}" for name, value in attributes)
+
+
+def _write(graph: nx.DiGraph, node_id: Callable[[str], str]) -> str:
+    drawn = picture(graph)
+    lines = [
+        f"digraph {GRAPH_NAME} {{",
+        f"  graph [{_attribute_list(drawn.graph)}];",
+        f"  node [{_attribute_list(drawn.node)}];",
+        f"  edge [{_attribute_list(drawn.edge)}];",
+    ]
+    for serial, attributes in drawn.nodes:
+        lines.append(f"  {node_id(serial)} [{_attribute_list(attributes)}];")
+    for parent, child, attributes in drawn.edges:
+        extra = f" [{_attribute_list(attributes)}]" if attributes else ""
         lines.append(f"  {node_id(parent)} -> {node_id(child)}{extra};")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -165,7 +158,17 @@ def to_dot(graph: nx.DiGraph) -> str:
     return _write(graph, dot_id)
 
 
-def to_drawing_dot(graph: nx.DiGraph) -> str:
+def to_drawing(graph: nx.DiGraph) -> Drawing:
     """The same picture with numbered node IDs, safe for Graphviz to draw into SVG."""
     numbers = {serial: f"u{i}" for i, serial in enumerate(sorted(graph))}
-    return _write(graph, numbers.__getitem__)
+    heading, _ = style.title_lines(graph)
+    return Drawing(
+        _write(graph, numbers.__getitem__),
+        {number: serial for serial, number in numbers.items()},
+        heading,
+    )
+
+
+def to_drawing_dot(graph: nx.DiGraph) -> str:
+    """The DOT of `to_drawing`."""
+    return to_drawing(graph).dot

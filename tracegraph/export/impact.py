@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tracegraph.export.csv import csv_text
-from tracegraph.export.text import printable
+from tracegraph.export.escape import join_items, join_paths, terminal_text
 from tracegraph.impact import AffectedUnit, ImpactReport
 
 IMPACT_COLUMNS = (
@@ -21,11 +21,11 @@ IMPACT_COLUMNS = (
     "suspects",
     "paths",
 )
-PATH_SEPARATOR = ">"
 SUMMARY_LIST_LIMIT = 50
 
 
 def _fields(unit: AffectedUnit) -> dict[str, object]:
+    """The top-level unit's own columns."""
     a = unit.attributes
     return {
         "top_serial": unit.serial,
@@ -40,14 +40,14 @@ def _fields(unit: AffectedUnit) -> dict[str, object]:
     }
 
 
+def affected_fields(unit: AffectedUnit) -> dict[str, object]:
+    """One affected top-level unit as a table row: lists joined by `;` and `>`, escaped."""
+    return {**_fields(unit), "suspects": join_items(unit.suspects), "paths": join_paths(unit.paths)}
+
+
 def impact_csv(report: ImpactReport) -> str:
     """One row per affected top-level unit, sorted by serial (UTF-8 with BOM, quoted)."""
-    rows = []
-    for unit in report.affected:
-        fields = _fields(unit)
-        fields["suspects"] = ";".join(unit.suspects)
-        fields["paths"] = ";".join(PATH_SEPARATOR.join(path) for path in unit.paths)
-        rows.append([fields[c] for c in IMPACT_COLUMNS])
+    rows = [[affected_fields(unit)[c] for c in IMPACT_COLUMNS] for unit in report.affected]
     return csv_text(IMPACT_COLUMNS, rows)
 
 
@@ -93,8 +93,8 @@ def _plural(count: int, word: str) -> str:
 def impact_summary(report: ImpactReport) -> str:
     """What a recall coordinator reads first, on the terminal."""
     lines = [
-        printable(f"Recall impact of {report.asked}"),
-        printable(f"source {report.source or 'unknown'} · generated {report.generated_at}"),
+        terminal_text(f"Recall impact of {report.asked}"),
+        terminal_text(f"source {report.source or 'unknown'} · generated {report.generated_at}"),
         "",
         f"Suspect units found:       {len(report.suspects)}",
         f"Top-level units affected:  {len(report.affected)}"
@@ -112,9 +112,9 @@ def impact_summary(report: ImpactReport) -> str:
         lines += ["", "Affected top-level units by part:"]
         width = max(len(f"{p.part_number} rev {p.revision}") for p in report.by_part)
         for p in report.by_part:
-            part = printable(f"{p.part_number} rev {p.revision}")
+            part = terminal_text(f"{p.part_number} rev {p.revision}")
             lines.append(
-                f"  {part:<{width}}  {printable(p.part_name)}: "
+                f"  {part:<{width}}  {terminal_text(p.part_name)}: "
                 f"{_plural(p.units, 'unit')}, {_plural(p.suspects, 'suspect')} inside"
             )
     if report.affected:
@@ -122,7 +122,7 @@ def impact_summary(report: ImpactReport) -> str:
         for unit in report.affected[:SUMMARY_LIST_LIMIT]:
             suspects = ", ".join(unit.suspects[:5]) + (" …" if len(unit.suspects) > 5 else "")
             lines.append(
-                printable(
+                terminal_text(
                     f"  {unit.serial}  ({_plural(len(unit.suspects), 'suspect')}: {suspects})"
                 )
             )
@@ -133,12 +133,12 @@ def impact_summary(report: ImpactReport) -> str:
     if report.loose:
         lines += ["", "Loose suspect units (quarantine):"]
         shown = report.loose[:SUMMARY_LIST_LIMIT]
-        lines += [printable(f"  {serial}") for serial in shown]
+        lines += [terminal_text(f"  {serial}") for serial in shown]
         if len(report.loose) > SUMMARY_LIST_LIMIT:
             lines.append(
                 f"  … and {len(report.loose) - SUMMARY_LIST_LIMIT} more (see -o impact.json)"
             )
     if report.missing:
         lines += ["", "Suspect serials the API does not know (404):"]
-        lines += [printable(f"  {serial}") for serial in report.missing]
+        lines += [terminal_text(f"  {serial}") for serial in report.missing]
     return "\n".join(lines) + "\n"

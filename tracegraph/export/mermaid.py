@@ -1,20 +1,24 @@
-"""Mermaid flowchart, for Markdown pages that render it (GitHub, GitLab, wikis)."""
+"""Mermaid flowchart, for Markdown pages that render it (GitHub, GitLab, wikis).
+
+Checked with the Mermaid CLI: every label and title reads exactly as the data
+says (`escape.mermaid_label`). The front-matter title goes through DOMPurify
+in Mermaid, which cannot show a `<` as itself, so a title holding `<` is the
+label of a frame around the diagram instead.
+"""
 
 from __future__ import annotations
-
-import re
 
 import networkx as nx
 
 from tracegraph.export import style
+from tracegraph.export.escape import mermaid_label, yaml_string
 
-_ENTITY = re.compile(r'[#"<>&`\[\]{}()|\\]')
 
-
-def mermaid_text(text: str) -> str:
-    """Text for a quoted Mermaid label: markup characters as Mermaid entity codes."""
-    text = " ".join(text.split())
-    return _ENTITY.sub(lambda m: f"#{ord(m[0])};", text)
+def _class_lines(name: str, definition: str, members: list[str]) -> list[str]:
+    """A classDef and its class statement; nothing when no unit has the class."""
+    if not members:
+        return []
+    return [f"  classDef {name} {definition}", f"  class {','.join(members)} {name}"]
 
 
 def to_mermaid(graph: nx.DiGraph) -> str:
@@ -22,36 +26,36 @@ def to_mermaid(graph: nx.DiGraph) -> str:
     colours = style.part_colours(graph)
     ids = {serial: f"u{i}" for i, serial in enumerate(sorted(graph))}
     heading, details = style.title_lines(graph)
-    lines = [
-        "---",
-        f'title: "{mermaid_text(heading)}"',
-        "---",
-        "flowchart TD",
-        f"  %% {' '.join(details.split())}",
-    ]
+    framed = "<" in heading
+    lines = [] if framed else ["---", f"title: {yaml_string(heading)}", "---"]
+    lines += ["flowchart TD", f"  %% {' '.join(details.split())}"]
+    indent = "  "
+    if framed:
+        lines.append(f'  subgraph title0 ["{mermaid_label(heading)}"]')
+        indent = "    "
     for serial in sorted(graph):
         attributes = graph.nodes[serial]
         rows = [
-            f"<b>{mermaid_text(line)}</b>" if i == 0 else mermaid_text(line)
+            f"<b>{mermaid_label(line)}</b>" if i == 0 else mermaid_label(line)
             for i, line in enumerate(style.unit_lines(attributes))
             if line
         ]
         rows += [f"<b>{mark}</b>" for mark in style.marks(attributes)]
+        outcome = str(attributes.get("outcome", ""))
+        if outcome and outcome != "PASS":
+            rows.append(mermaid_label(outcome))
         if attributes.get("status") == "missing":
             rows.append("missing (404)")
-        lines.append(f'  {ids[serial]}["{"<br/>".join(rows)}"]')
-    lines += [f"  {ids[p]} --> {ids[c]}" for p, c in sorted(graph.edges)]
-    parts = sorted(colours)
-    for i, part in enumerate(parts):
+        lines.append(f'{indent}{ids[serial]}["{"<br/>".join(rows)}"]')
+    lines += [f"{indent}{ids[p]} --> {ids[c]}" for p, c in sorted(graph.edges)]
+    if framed:
+        lines.append("  end")
+        lines += _class_lines("frame", "fill:none,stroke:none", ["title0"])
+    for i, part in enumerate(sorted(colours)):
         members = [ids[s] for s in sorted(graph) if graph.nodes[s].get("part_number", "") == part]
-        lines.append(f"  classDef part{i} fill:{colours[part]},stroke:{style.BORDER}")
-        lines.append(f"  class {','.join(members)} part{i}")
+        lines += _class_lines(f"part{i}", f"fill:{colours[part]},stroke:{style.BORDER}", members)
     seeds = [ids[s] for s in sorted(graph) if graph.nodes[s].get("seed")]
-    if seeds:
-        lines.append(f"  classDef seed stroke:{style.SEED_BORDER},stroke-width:3px")
-        lines.append(f"  class {','.join(seeds)} seed")
+    lines += _class_lines("seed", f"stroke:{style.SEED_BORDER},stroke-width:3px", seeds)
     missing = [ids[s] for s in sorted(graph) if graph.nodes[s].get("status") == "missing"]
-    if missing:
-        lines.append("  classDef missing stroke-dasharray:5 5")
-        lines.append(f"  class {','.join(missing)} missing")
+    lines += _class_lines("missing", "stroke-dasharray:5 5", missing)
     return "\n".join(lines) + "\n"

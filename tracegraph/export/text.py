@@ -5,26 +5,20 @@ from __future__ import annotations
 import networkx as nx
 
 from tracegraph.export import style
+from tracegraph.export.escape import terminal_text
 from tracegraph.graph import roots
-
-
-def printable(text: str) -> str:
-    """Text with control characters shown as escapes, so no serial can drive the terminal."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def unit_line(graph: nx.DiGraph, serial: str) -> str:
     attributes = graph.nodes[serial]
     _, part_line, name = style.unit_lines(attributes)
-    fields = [printable(serial)]
-    fields += [printable(f) for f in (part_line, name) if f]
+    fields = [terminal_text(serial)]
+    fields += [terminal_text(f) for f in (part_line, name) if f]
     if attributes.get("batch"):
-        fields.append(f"[batch {printable(str(attributes['batch']))}]")
+        fields.append(f"[batch {terminal_text(str(attributes['batch']))}]")
     outcome = attributes.get("outcome")
     if outcome and outcome != "PASS":
-        fields.append(f"[{printable(str(outcome))}]")
+        fields.append(f"[{terminal_text(str(outcome))}]")
     if attributes.get("status") == "missing":
         fields.append("(missing)")
     fields += [f"[{mark}]" for mark in style.marks(attributes)]
@@ -36,7 +30,7 @@ def unit_line(graph: nx.DiGraph, serial: str) -> str:
 def to_text(graph: nx.DiGraph) -> str:
     """Every tree of the genealogy, top-level units first; `*` marks the seeds."""
     heading, details = style.title_lines(graph)
-    lines = [printable(heading), printable(details) + " · * marks a seed", ""]
+    lines = [terminal_text(heading), terminal_text(details) + " · * marks a seed", ""]
     shown: set[str] = set()
     for root in roots(graph):
         # (serial, prefix for its line, prefix for its children)
@@ -44,7 +38,7 @@ def to_text(graph: nx.DiGraph) -> str:
         while stack:
             serial, lead, child_lead = stack.pop()
             if serial in shown:
-                lines.append(f"{lead}{printable(serial)}  (shown above)")
+                lines.append(f"{lead}{terminal_text(serial)}  (shown above)")
                 continue
             shown.add(serial)
             lines.append(lead + unit_line(graph, serial))
@@ -61,5 +55,5 @@ def to_text(graph: nx.DiGraph) -> str:
     warnings = graph.graph.get("warnings", [])
     if warnings:
         lines += ["", f"{len(warnings)} warning(s):"]
-        lines += [f"  ! {printable(w)}" for w in warnings]
+        lines += [f"  ! {terminal_text(w)}" for w in warnings]
     return "\n".join(lines) + "\n"
