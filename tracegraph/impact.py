@@ -49,6 +49,8 @@ class ImpactReport:
     loose: tuple[str, ...]  # suspects with no parent: built into nothing
     missing: tuple[str, ...]  # suspects the API does not know (404)
     warnings: tuple[str, ...] = field(default=())
+    # The attributes of every suspect, for reports that list them one by one.
+    units: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def by_part(self) -> tuple[PartImpact, ...]:
@@ -116,6 +118,7 @@ def analyse_impact(
         loose=tuple(loose),
         missing=missing,
         warnings=tuple(graph.graph.get("warnings", ())),
+        units={serial: dict(graph.nodes[serial]) for serial in found},
     )
 
 

@@ -16,6 +16,7 @@ from tracegraph.export.impact import impact_csv, impact_json, impact_summary
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
 from tracegraph.export.text import to_text
+from tracegraph.export.xlsx import impact_xlsx, to_xlsx
 from tracegraph.impact import ImpactReport
 
 Exporter = Callable[[nx.DiGraph], str | bytes]
@@ -30,14 +31,21 @@ EXPORTERS: dict[str, Exporter] = {
     "txt": to_text,
     "csv": to_csv,
     "mmd": to_mermaid,
+    "xlsx": to_xlsx,
 }
 # The recall impact report's own formats; in `impact`, .csv .json .txt mean these.
-REPORTS: dict[str, Callable[[ImpactReport], str]] = {
+REPORTS: dict[str, Callable[[ImpactReport], str | bytes]] = {
     "impact-csv": impact_csv,
     "impact-json": impact_json,
+    "impact-xlsx": impact_xlsx,
     "summary": impact_summary,
 }
-REPORT_EXTENSIONS = {".csv": "impact-csv", ".json": "impact-json", ".txt": "summary"}
+REPORT_EXTENSIONS = {
+    ".csv": "impact-csv",
+    ".json": "impact-json",
+    ".txt": "summary",
+    ".xlsx": "impact-xlsx",
+}
 EXTENSIONS = {
     ".dot": "dot",
     ".gv": "dot",
@@ -49,6 +57,7 @@ EXTENSIONS = {
     ".txt": "txt",
     ".csv": "csv",
     ".mmd": "mmd",
+    ".xlsx": "xlsx",
 }
 ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd"}
 
@@ -60,7 +69,12 @@ def extension_disagrees(path: str, fmt: str) -> bool:
     named = EXTENSIONS.get(PurePath(path).suffix.lower())
     if named is None:
         return False
-    family = {"impact-csv": "csv", "impact-json": "json", "summary": "txt"}.get(fmt, fmt)
+    family = {
+        "impact-csv": "csv",
+        "impact-json": "json",
+        "impact-xlsx": "xlsx",
+        "summary": "txt",
+    }.get(fmt, fmt)
     return named != family
 
 
@@ -99,6 +113,7 @@ def export(graph: nx.DiGraph, fmt: str, report: ImpactReport | None = None) -> b
     if fmt in REPORTS:
         if report is None:
             raise ExportError(f"format {fmt!r} needs a recall impact report (tracegraph impact)")
-        return REPORTS[fmt](report).encode("utf-8")
+        made = REPORTS[fmt](report)
+        return made.encode("utf-8") if isinstance(made, str) else made
     result = EXPORTERS[fmt](graph)
     return result.encode("utf-8") if isinstance(result, str) else result
