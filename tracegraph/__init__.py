@@ -31,6 +31,7 @@ from tracegraph.errors import (
     TransportError,
 )
 from tracegraph.export import export
+from tracegraph.export.pydot_graph import to_pydot
 from tracegraph.graph import build_graph
 from tracegraph.snapshot import RecordingSource, SnapshotSource
 from tracegraph.source import BatchFilters, Source
@@ -58,4 +59,5 @@ __all__ = [
     "crawl_genealogy",
     "export",
     "resolve_batches",
+    "to_pydot",
 ]

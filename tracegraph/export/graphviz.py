@@ -8,7 +8,8 @@ import subprocess
 import networkx as nx
 
 from tracegraph.errors import ExportError
-from tracegraph.export.dot import to_drawing_dot
+from tracegraph.export.dot import to_drawing
+from tracegraph.export.svg import retitle
 
 LAYOUT_TIMEOUT = 600.0  # seconds; dot's layout time grows much faster than linearly
 INSTALL_HINT = (
@@ -28,10 +29,11 @@ def find_dot() -> str:
 def render(graph: nx.DiGraph, fmt: str, timeout: float = LAYOUT_TIMEOUT) -> bytes:
     """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf)."""
     dot = find_dot()
+    drawing = to_drawing(graph)
     try:
         result = subprocess.run(
             [dot, f"-T{fmt}"],
-            input=to_drawing_dot(graph).encode("utf-8"),
+            input=drawing.dot.encode("utf-8"),
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -47,6 +49,8 @@ def render(graph: nx.DiGraph, fmt: str, timeout: float = LAYOUT_TIMEOUT) -> byte
         message = result.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = message[-1] if message else f"exit status {result.returncode}"
         raise ExportError(f"Graphviz could not draw the {fmt.upper()}: {detail}")
+    if fmt == "svg":
+        return retitle(result.stdout, drawing)
     return result.stdout
 
 
