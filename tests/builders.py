@@ -11,6 +11,55 @@ from typing import Any
 
 BASE_TIME = "2024-07-01T08:00:00Z"
 
+# Serial numbers that break naive DOT, SVG, GraphML, Mermaid, CSV or spreadsheet
+# writers. Outside TofuPilot's documented charset, but older or self-hosted data
+# holds such things, and every format must keep them exact (or say how not).
+HOSTILE_SERIALS = [
+    "node",
+    "EDGE",
+    "graph",
+    "strict",
+    "digraph",
+    "subgraph",
+    "foo:bar",
+    "http://x",
+    "B:7:n",
+    'say "hi"',
+    'a"b',
+    "C:\\new",
+    "trail\\",
+    "\\",
+    'back\\"slash',
+    "<h>",
+    "<b>bold</b>",
+    "x<y",
+    "a>b",
+    "a->b",
+    "x&y;",
+    "&amp;",
+    "tab\there",
+    "two words",
+    "SN 01",
+    "SN/01",
+    "semi;colon",
+    "a;b>c\\d",
+    "{brace}",
+    "-1",
+    "0123",
+    "1E5",
+    "TRUE",
+    "=ROOT",
+    "2024-01-02",
+    "1/2",
+    "1.5",
+    "né-ünït",
+    "émoji-🔋",
+    "{a}[b];c=d",
+    "x:SN_2001",
+    "line\nbreak",
+    "esc\\\nnl",
+]
+
 
 @dataclass
 class _UnitSpec:

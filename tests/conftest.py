@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.builders import drone_factory
+from tests.builders import HOSTILE_SERIALS, Factory, drone_factory
 from tests.tofupilot_server import TofuPilotServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "factory.json"
+EXPECTED = ROOT / "tests" / "expected"
 API_KEY = "tp-secret-key-0123456789"
 
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
@@ -85,3 +86,21 @@ def build_small_graph() -> Any:
 @pytest.fixture
 def small_graph() -> Any:
     return build_small_graph()
+
+
+def hostile_graph() -> Any:
+    """A chain of units with every hostile serial (each its own part and batch)."""
+    import asyncio
+
+    from tracegraph.crawl import crawl_genealogy
+    from tracegraph.graph import build_graph
+    from tracegraph.snapshot import SnapshotSource
+
+    factory = Factory()
+    previous = None
+    for serial in HOSTILE_SERIALS:
+        factory.unit(serial, f"P {serial}", parent=previous, name=f"name {serial}", batch=serial)
+        previous = serial
+    first = HOSTILE_SERIALS[0]
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(factory.snapshot()), [first]))
+    return build_graph(genealogy, seeds_label="unit " + first)

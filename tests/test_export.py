@@ -10,13 +10,13 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from tests import expected_exports as expected
-from tests.builders import Factory, drone_factory
-from tests.conftest import needs_graphviz
+from tests.builders import HOSTILE_SERIALS, Factory, drone_factory
+from tests.conftest import EXPECTED, hostile_graph, needs_graphviz
 from tracegraph.crawl import Genealogy, crawl_genealogy
 from tracegraph.errors import ExportError
 from tracegraph.export import export, format_for
-from tracegraph.export.dot import dot_id, to_dot, to_drawing_dot
+from tracegraph.export.dot import to_dot, to_drawing_dot
+from tracegraph.export.escape import dot_id, graphml_id, serial_from_graphml_id
 from tracegraph.export.graphml import to_graphml
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
@@ -24,46 +24,7 @@ from tracegraph.export.text import to_text
 from tracegraph.graph import build_graph
 from tracegraph.snapshot import SnapshotSource
 
-# Serial numbers that break naive DOT, SVG, GraphML or JSON writers.
-HOSTILE = [
-    "node",
-    "EDGE",
-    "graph",
-    "strict",
-    "digraph",
-    "subgraph",
-    "foo:bar",
-    "http://x",
-    "B:7:n",
-    'say "hi"',
-    "C:\\new",
-    "trail\\",
-    "\\",
-    'back\\"slash',
-    "<h>",
-    "x<y",
-    "a>b",
-    "x&y;",
-    "&amp;",
-    "tab\there",
-    "two words",
-    "-1",
-    "1.5",
-    "né-ünït",
-    "{a}[b];c=d",
-    "line\nbreak",
-    "esc\\\nnl",
-]
-
-
-def hostile_graph() -> nx.DiGraph:
-    factory = Factory()
-    previous = None
-    for serial in HOSTILE:
-        factory.unit(serial, f"P {serial}", parent=previous, name=f"name {serial}", batch=serial)
-        previous = serial
-    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(factory.snapshot()), [HOSTILE[0]]))
-    return build_graph(genealogy, seeds_label="unit " + HOSTILE[0])
+HOSTILE = HOSTILE_SERIALS
 
 
 def graphviz_node_names(dot_text: str) -> list[str]:
@@ -73,24 +34,28 @@ def graphviz_node_names(dot_text: str) -> list[str]:
     return [o["name"] for o in json.loads(result.stdout)["objects"]]
 
 
+# Each expected file was written by hand and is read by its real client in
+# test_clients.py (Graphviz and pydot, networkx, the GraphML schema, the Mermaid CLI).
+
+
 def test_dot_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
-    assert to_dot(small_graph) == expected.EXPECTED_DOT
+    assert to_dot(small_graph) == (EXPECTED / "small.dot").read_text()
 
 
 def test_text_tree_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
-    assert to_text(small_graph) == expected.EXPECTED_TEXT
+    assert to_text(small_graph) == (EXPECTED / "small.txt").read_text()
 
 
 def test_json_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
-    assert to_json(small_graph) == expected.EXPECTED_JSON
+    assert to_json(small_graph) == (EXPECTED / "small.json").read_text()
 
 
 def test_graphml_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
-    assert to_graphml(small_graph) == expected.EXPECTED_GRAPHML
+    assert to_graphml(small_graph) == (EXPECTED / "small.graphml").read_text()
 
 
 def test_mermaid_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
-    assert to_mermaid(small_graph) == expected.EXPECTED_MERMAID
+    assert to_mermaid(small_graph) == (EXPECTED / "small.mmd").read_text()
 
 
 def test_mermaid_labels_escape_markup_and_quotes() -> None:
@@ -142,8 +107,25 @@ def test_svg_of_hostile_serials_is_valid_xml_and_shows_each_serial() -> None:
 
 def test_graphml_and_json_keep_hostile_serials_exactly() -> None:
     graph = hostile_graph()
-    assert set(nx.parse_graphml(to_graphml(graph))) == set(HOSTILE)
+    back = nx.parse_graphml(to_graphml(graph))
+    assert sorted(str(a["serial_number"]) for _, a in back.nodes(data=True)) == sorted(HOSTILE)
+    assert all(a["label"] == a["name"] == a["serial_number"] for _, a in back.nodes(data=True))
+    assert {serial_from_graphml_id(node) for node in back} == set(HOSTILE)
     assert {n["id"] for n in json.loads(to_json(graph))["nodes"]} == set(HOSTILE)
+
+
+def test_graphml_ids_are_serials_where_they_can_be_and_reversible_stand_ins_elsewhere() -> None:
+    documented = ["SN-0042", "CAP_10-0001", "a", "0", "B.7:n"]
+    assert [graphml_id(s) for s in documented] == documented
+    assert graphml_id("SN 01") == "x:SN_2001"
+    assert graphml_id("émoji-🔋") == "x:_c3_a9moji-_f0_9f_94_8b"
+    assert graphml_id("x:SN_2001") == "x:x_3aSN_5f2001"  # never taken for a stand-in
+    rng = random.Random(7)
+    alphabet = 'aZ09._-: x/\\"<>&;é🔋\x01\x7f_'
+    serials = {"".join(rng.choices(alphabet, k=rng.randint(1, 12))) for _ in range(3000)}
+    ids = {graphml_id(s) for s in serials}
+    assert len(ids) == len(serials)  # distinct units never share an id
+    assert all(serial_from_graphml_id(graphml_id(s)) == s for s in serials)
 
 
 def test_text_tree_shows_control_characters_as_escapes() -> None:

@@ -1,0 +1,141 @@
+"""The real programs people open tracegraph's files with, run by the tests.
+
+A format is done when the program its users open it with reads it: the
+Mermaid CLI, the GraphML schema (with networkx and igraph), openpyxl and
+LibreOffice for XLSX, Chromium for SVG and HTML, Graphviz and pydot for DOT,
+poppler for PDF. Without a client a test skips, except under CI (`CI` set),
+where every client is installed by `.ci/run`: there a missing one fails the
+test instead of hiding a format nobody checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = ROOT / "tests" / "clients"
+T = TypeVar("T")
+# Chromium as the probe of this machine starts it: headless, no sandbox as root,
+# and nothing that reaches for the network (it is closed here).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def need(what: str, found: T | None, install: str) -> T:
+    """`found`, or a skip (a failure under CI) saying how to install `what`."""
+    if found is None or found is False:
+        message = f"{what} is not installed ({install})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must run every client", pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    return need("Chromium", found, "apt-get install -y chromium")
+
+
+def mmdc() -> str:
+    local = CLIENTS / "mermaid" / "node_modules" / ".bin" / "mmdc"
+    found = str(local) if local.exists() else shutil.which("mmdc")
+    return need("the Mermaid CLI", found, "scripts/install --test, with npm")
+
+
+def soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    return need("LibreOffice", found, "apt-get install -y libreoffice-calc-nogui")
+
+
+def pdfinfo() -> str:
+    return need("poppler's pdfinfo", shutil.which("pdfinfo"), "apt-get install -y poppler-utils")
+
+
+def graphviz() -> str:
+    return need("Graphviz", shutil.which("dot"), "apt-get install -y graphviz")
+
+
+def graphml_schema() -> Any:
+    """The GraphML 1.0 XML Schema as published at graphml.graphdrawing.org (lxml checks it)."""
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(CLIENTS / "graphml" / "graphml.xsd")))
+
+
+def render_mermaid(diagrams: Sequence[str], folder: Path) -> list[str]:
+    """Each diagram rendered to SVG by the Mermaid CLI, in one browser start.
+
+    Fails with the CLI's own message when it rejects any of them.
+    """
+    command = mmdc()
+    config = folder / "puppeteer.json"
+    config.write_text(json.dumps({"executablePath": chromium(), "args": CHROMIUM_ARGS}))
+    document = folder / "diagrams.md"
+    document.write_text("".join(f"```mermaid\n{text}```\n\n" for text in diagrams))
+    done = subprocess.run(
+        [command, "-p", str(config), "-i", str(document), "-o", str(folder / "out.md")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"Mermaid CLI rejected a diagram:\n{done.stdout}\n{done.stderr}"
+    return [(folder / f"out-{i}.svg").read_text() for i in range(1, len(diagrams) + 1)]
+
+
+@contextmanager
+def browser_page() -> Iterator[Any]:
+    """A page in headless Chromium, driven by Playwright (the system Chromium, no download)."""
+    executable = chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("Playwright", None, "pip install playwright")
+        raise
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def libreoffice_csv(path: Path, folder: Path) -> str:
+    """What LibreOffice Calc reads from a spreadsheet, as the CSV it saves (UTF-8)."""
+    command = soffice()
+    # Filter options: comma, double quote, UTF-8, from row 1, formatted as shown.
+    done = subprocess.run(
+        [
+            command,
+            f"-env:UserInstallation=file://{folder / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false",
+            "--outdir",
+            str(folder / "lo"),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    out = folder / "lo" / (path.stem + ".csv")
+    assert done.returncode == 0 and out.exists(), done.stderr
+    return out.read_text(encoding="utf-8")
