@@ -1,4 +1,4 @@
-"""Recall trace: bulk walk up (`trace_up`) against one request per unit, over loopback.
+"""Recall trace: bulk walk up (`walk_up`) against one request per unit, over loopback.
 
     .venv/bin/python bench/impact_bench.py [--latency 0.05] [--concurrency 16]
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.crawl_bench import server_process
 from tests.builders import Factory
 from tracegraph import ApiSource
-from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, trace_up
+from tracegraph.crawl import Genealogy, Scope, crawl_genealogy
 
 
 def recall_snapshot(products: int) -> tuple[dict[str, Any], list[str]]:
@@ -41,13 +41,9 @@ async def walk(
 ) -> tuple[int, int, float]:
     async with ApiSource(url, "bench-key", concurrency=concurrency) as source:
         started = time.perf_counter()
-        genealogy: Genealogy
-        if bulk:
-            genealogy = await trace_up(source, suspects, concurrency=concurrency)
-        else:
-            genealogy = await crawl_genealogy(
-                source, suspects, scope=Scope.UP, concurrency=concurrency
-            )
+        genealogy: Genealogy = await crawl_genealogy(
+            source, suspects, scope=Scope.UP, concurrency=concurrency, bulk=bulk
+        )
         return len(genealogy.units), source.requests_sent, time.perf_counter() - started
 
 

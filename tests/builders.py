@@ -216,3 +216,21 @@ def drone_factory() -> Factory:
     f.unit("CAP-5", "CAP", parent="PCB-3", batch="C2", revision="B", name="Capacitor")
     f.unit("CAP-6", "CAP", batch="C1", name="Capacitor")
     return f
+
+
+def bike_factory(bikes: int = 3) -> Factory:
+    """E-bikes > battery pack > 2 modules > 5 cells each; every cell of batch CELL-2407.
+
+    Three bikes hold the batch's 30 cells, four levels below the bikes' tops.
+    """
+    f = Factory()
+    for b in range(1, bikes + 1):
+        bike, pack = f"BIKE-{b}", f"PACK-{b}"
+        f.unit(bike, "BIKE", batch="BIKE-24", name="E-bike")
+        f.unit(pack, "PACK", parent=bike, batch="PACK-24", name="Battery pack")
+        for m in range(1, 3):
+            module = f"MOD-{b}{m}"
+            f.unit(module, "MOD", parent=pack, batch="MOD-24", name="Module")
+            for c in range(1, 6):
+                f.unit(f"CELL-{b}{m}{c}", "CELL", parent=module, batch="CELL-2407", name="Cell")
+    return f

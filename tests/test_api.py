@@ -293,7 +293,7 @@ def test_find_units_prefers_the_exact_serial_over_another_case() -> None:
 
 
 def test_a_refused_bulk_lookup_falls_back_to_one_unit_at_a_time() -> None:
-    from tracegraph.crawl import trace_up
+    from tracegraph.crawl import Scope, crawl_genealogy
 
     units = {"C-1": {"serial_number": "C-1", "parent": {"serial_number": "odd/1"}}}
 
@@ -305,7 +305,7 @@ def test_a_refused_bulk_lookup_falls_back_to_one_unit_at_a_time() -> None:
         return httpx.Response(200, json=units[request.url.path.rsplit("/", 1)[1]])
 
     source, _ = make_source(handler)
-    found = run(trace_up(source, ["C-1"]))
+    found = run(crawl_genealogy(source, ["C-1"], scope=Scope.UP))
     assert set(found.units) == {"C-1"} and set(found.missing) == {"odd/1"}
     assert found.warnings == [
         "unit 'odd/1' is referenced by 'C-1' but the API refuses it (HTTP 400: invalid serial)"

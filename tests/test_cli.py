@@ -299,7 +299,12 @@ def test_every_command_has_help_with_an_example() -> None:
     for name in main.commands:
         run = tracegraph(name, "-h")
         assert run.code == 0 and "Example:" in run.out, name
-    assert tracegraph("--version").out.strip() == "tracegraph, version 0.1.0"
+    from importlib.metadata import version
+
+    from tracegraph import __version__
+
+    assert tracegraph("--version").out.strip() == f"tracegraph, version {__version__}"
+    assert version("tracegraph") == __version__  # pyproject.toml reads it from one place
 
 
 def test_sample_factory_bodies_pass_the_official_sdk(sample: dict[str, Any]) -> None:

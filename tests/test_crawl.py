@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.builders import Factory, drone_factory
-from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches, trace_up
+from tests.builders import Factory, bike_factory, drone_factory
+from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
 from tracegraph.errors import CrawlLimitError, NotFoundError, RefusedError, SourceError
 from tracegraph.graph import build_graph
 from tracegraph.impact import analyse_impact
@@ -203,33 +203,61 @@ def test_a_batch_without_a_unit_list_is_an_error() -> None:
         asyncio.run(resolve_batches(SnapshotSource(snapshot), ["C1"], BatchFilters()))
 
 
-def test_trace_up_finds_the_same_units_as_an_up_crawl_in_fewer_lookups() -> None:
-    snapshot = drone_factory().snapshot()
-    suspects = ["CAP-1", "CAP-2", "CAP-3", "CAP-6"]
-    bulk = asyncio.run(trace_up(SnapshotSource(snapshot), suspects))
-    one_by_one = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), suspects, scope=Scope.UP))
-    assert set(bulk.units) == set(one_by_one.units)
-    assert bulk.depths == one_by_one.depths
-    assert bulk.requests == 4 + 2  # four levels, then DRN-1 and DRN-2 in full
-    assert "created_during" in bulk.units["DRN-1"] and "created_during" not in bulk.units["PCB-1"]
+def test_the_bulk_walk_up_gives_the_graph_of_the_unit_by_unit_crawl() -> None:
+    snapshot = bike_factory().snapshot()
+    cells = [u["serial_number"] for u in snapshot["batches"]["CELL-2407"]["units"]]
+    bulk = asyncio.run(
+        crawl_genealogy(SnapshotSource(snapshot), [], optional_seeds=cells, scope=Scope.UP)
+    )
+    one_by_one = asyncio.run(
+        crawl_genealogy(
+            SnapshotSource(snapshot), [], optional_seeds=cells, scope=Scope.UP, bulk=False
+        )
+    )
+    walked = build_graph(bulk, seeds_label="batch CELL-2407")
+    crawled = build_graph(one_by_one, seeds_label="batch CELL-2407")
+    assert walked.graph == crawled.graph
+    assert sorted(walked.edges(data=True)) == sorted(crawled.edges(data=True))
+    # The list endpoint carries no `created_during`: units read only in list form
+    # have no outcome or procedure, every other attribute is the same. The tops,
+    # which the answer shows, are fetched in full.
+    assert bulk.listed == set(walked) - {"BIKE-1", "BIKE-2", "BIKE-3"}
+    for serial in crawled:
+        expected = dict(crawled.nodes[serial])
+        if serial in bulk.listed:
+            expected.update(outcome="", procedure="")
+        assert walked.nodes[serial] == expected, serial
+    assert (bulk.requests, one_by_one.requests) == (4 + 3, 30 + 6 + 3 + 3)
     assert bulk.partial == frozenset()  # no list record here had its children cut at 10
+
+
+def test_units_typed_by_the_user_are_fetched_in_full_on_the_way_up() -> None:
+    snapshot = bike_factory().snapshot()
+    found = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["CELL-111"], scope=Scope.UP))
+    assert "created_during" in found.units["CELL-111"] and "CELL-111" not in found.listed
+    assert found.listed == {"MOD-11", "PACK-1"}
+    assert found.requests == 1 + 3 + 1  # the cell in full; module, pack, bike in bulk; the bike
 
 
 def test_trace_up_marks_a_dangling_parent_missing_and_terminates_on_cycles() -> None:
     snapshot = Factory().chain(["A", "B", "C"]).snapshot()
     snapshot["units"]["A"]["parent"] = {"id": "x", "serial_number": "GHOST", "part": None}
-    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["C"]))
+    found = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["C"], scope=Scope.UP))
     assert set(found.missing) == {"GHOST"}
     assert found.warnings == ["unit 'GHOST' is referenced by 'A' but does not exist (404)"]
     snapshot["units"]["A"]["parent"] = {"id": "unit-C", "serial_number": "C", "part": None}
-    assert set(asyncio.run(trace_up(SnapshotSource(snapshot), ["C"])).units) == {"A", "B", "C"}
+    assert set(
+        asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["C"], scope=Scope.UP)).units
+    ) == {"A", "B", "C"}
 
 
 def test_trace_up_refuses_an_unknown_suspect_serial_but_not_a_batch_member() -> None:
     source = SnapshotSource(drone_factory().snapshot())
     with pytest.raises(NotFoundError):
-        asyncio.run(trace_up(source, ["NOPE"]))
-    found = asyncio.run(trace_up(source, [], optional_seeds=["NOPE", "cap-1"]))
+        asyncio.run(crawl_genealogy(source, ["NOPE"], scope=Scope.UP))
+    found = asyncio.run(
+        crawl_genealogy(source, [], optional_seeds=["NOPE", "cap-1"], scope=Scope.UP)
+    )
     assert "NOPE" in found.missing and found.seeds == ("NOPE", "CAP-1")
 
 
@@ -243,7 +271,7 @@ def test_trace_up_follows_a_parent_named_in_another_case_past_the_children_cap()
         f.unit(f"CAP-{i:02}", "CAP", parent="PCB-1")
     snapshot = f.snapshot()
     snapshot["units"]["CAP-11"]["parent"] = ref("pcb-1")  # older data, other case
-    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["CAP-11"]))
+    found = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["CAP-11"], scope=Scope.UP))
     graph = build_graph(found, seeds_label="unit CAP-11")
     assert graph.has_edge("PCB-1", "CAP-11") and graph.has_edge("TOP", "PCB-1")
     assert found.depths == {"CAP-11": 0, "PCB-1": 1, "TOP": 2}
@@ -253,7 +281,10 @@ def test_trace_up_follows_a_parent_named_in_another_case_past_the_children_cap()
 def test_trace_up_still_reports_a_parent_that_disowns_its_child() -> None:
     snapshot = Factory().chain(["M", "S"]).snapshot()
     snapshot["units"]["M"]["children"] = []
-    graph = build_graph(asyncio.run(trace_up(SnapshotSource(snapshot), ["S"])), seeds_label="x")
+    graph = build_graph(
+        asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["S"], scope=Scope.UP)),
+        seeds_label="x",
+    )
     assert graph.graph["warnings"] == [
         "unit 'S' names 'M' as its parent, but 'M' does not list it as a child"
     ]
@@ -262,7 +293,7 @@ def test_trace_up_still_reports_a_parent_that_disowns_its_child() -> None:
 def test_trace_up_fetches_in_full_the_top_that_the_impact_report_shows() -> None:
     snapshot = Factory().chain(["A", "B", "S"]).snapshot()
     snapshot["units"]["A"]["parent"] = ref("B")  # A and B are each other's parent
-    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["S"]))
+    found = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["S"], scope=Scope.UP))
     graph = build_graph(found, seeds_label="unit S")
     report = analyse_impact(graph, ["S"], "unit S")
     top = report.affected[0].serial
@@ -272,5 +303,5 @@ def test_trace_up_fetches_in_full_the_top_that_the_impact_report_shows() -> None
 def test_trace_up_names_the_part_of_a_missing_top() -> None:
     snapshot = Factory().chain(["GONE", "B", "S"]).snapshot()
     del snapshot["units"]["GONE"]
-    found = asyncio.run(trace_up(SnapshotSource(snapshot), ["S"]))
+    found = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["S"], scope=Scope.UP))
     assert found.missing["GONE"]["part"]["number"] == "PART"

@@ -117,10 +117,15 @@ def test_the_walk_up_looks_units_up_in_bulk_each_once() -> None:
     assert len(bulk) == 4  # one request a level: suspects, boards, products, PROD-5 on top
     single = [r.removeprefix("/api/v2/units/") for r in server.requests if "/units/" in r]
     assert sorted(single) == sorted(expected)  # only the affected top-level units, in full
+    assert len(asked) == 21 and len(bulk) + len(single) == 9
+    # lineage: the suspects in full (to walk down), then up in bulk as before.
     with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
         tracegraph("impact", "S1", "S2", "-q", "--scope", "lineage", server=server)
-    one_by_one = [r for r in server.requests if "/units/" in r]
-    assert len(one_by_one) == len(asked) == 21 and len(bulk) + len(single) == 9
+    suspects = {path[-1] for paths in expected.values() for path in paths}
+    suspects |= {*loose_s1, *loose_s2}
+    single = [r.removeprefix("/api/v2/units/") for r in server.requests if "/units/" in r]
+    assert sorted(single) == sorted([*suspects, *expected])
+    assert len([r for r in server.requests if r.startswith("/api/v2/units?")]) == 3
 
 
 def test_bulk_lookups_never_ask_for_more_than_100_serials() -> None:

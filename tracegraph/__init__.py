@@ -1,51 +1,75 @@
 """tracegraph: TofuPilot unit genealogy as graphs.
 
-The library in one screen::
+The library in a few lines::
 
-    import asyncio
-    from tracegraph import ApiSource, Scope, build_graph, crawl_genealogy, export
+    import tracegraph
 
-    async def crawl():
-        async with ApiSource("https://www.tofupilot.app/api", api_key) as source:
-            return await crawl_genealogy(source, ["SN-1"], scope=Scope.TREE)
+    graph = tracegraph.trace("DRN-X1-0001", source="samples/factory.json")
+    tracegraph.write(graph, "genealogy.svg")
 
-    graph = build_graph(asyncio.run(crawl()), seeds_label="unit SN-1")
-    svg = export(graph, "svg")
+    report = tracegraph.impact(["CAP-2407"], source="samples/factory.json")
+    tracegraph.write(report, "recall.xlsx")
+
+`trace_async` and `impact_async` are the same for code that runs an event
+loop. Without `source`, the API is read (`TOFUPILOT_API_URL`,
+`TOFUPILOT_API_KEY`). Errors derive from `TracegraphError`.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from tracegraph._version import __version__
 from tracegraph.api import ApiSource, RetryPolicy
-from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
+from tracegraph.crawl import crawl_genealogy, resolve_batches
 from tracegraph.errors import (
     ApiError,
     AuthError,
     CrawlLimitError,
     ExportError,
     NotFoundError,
+    RefusedError,
     SnapshotError,
     SourceError,
     TracegraphError,
     TransportError,
 )
-from tracegraph.export import export
-from tracegraph.export.pydot_graph import to_pydot
+from tracegraph.export import (
+    ExportOptions,
+    export,
+    impact_csv,
+    impact_json,
+    impact_summary,
+    impact_xlsx,
+    to_pydot,
+)
+from tracegraph.genealogy import Genealogy, Progress, Scope
 from tracegraph.graph import build_graph
+from tracegraph.impact import AffectedUnit, ImpactReport, analyse_impact, mark_impact
 from tracegraph.snapshot import RecordingSource, SnapshotSource
 from tracegraph.source import BatchFilters, Source
+from tracegraph.tracing import (
+    batches_async,
+    impact,
+    impact_async,
+    trace,
+    trace_async,
+    write,
+)
 
 __all__ = [
+    "AffectedUnit",
     "ApiError",
     "ApiSource",
     "AuthError",
     "BatchFilters",
     "CrawlLimitError",
     "ExportError",
+    "ExportOptions",
     "Genealogy",
+    "ImpactReport",
     "NotFoundError",
+    "Progress",
     "RecordingSource",
+    "RefusedError",
     "RetryPolicy",
     "Scope",
     "SnapshotError",
@@ -55,9 +79,21 @@ __all__ = [
     "TracegraphError",
     "TransportError",
     "__version__",
+    "analyse_impact",
+    "batches_async",
     "build_graph",
     "crawl_genealogy",
     "export",
+    "impact",
+    "impact_async",
+    "impact_csv",
+    "impact_json",
+    "impact_summary",
+    "impact_xlsx",
+    "mark_impact",
     "resolve_batches",
     "to_pydot",
+    "trace",
+    "trace_async",
+    "write",
 ]

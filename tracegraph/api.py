@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
-from tracegraph import __version__
+from tracegraph._version import __version__
 from tracegraph.errors import (
     ApiError,
     AuthError,

@@ -13,8 +13,8 @@ from typing import Any
 
 import networkx as nx
 
-from tracegraph import __version__
-from tracegraph.crawl import Genealogy, reference_serial, unit_references
+from tracegraph._version import __version__
+from tracegraph.genealogy import Genealogy, reference_serial, unit_references
 from tracegraph.source import Record
 
 NODE_ATTRIBUTES = (

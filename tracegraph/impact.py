@@ -51,6 +51,8 @@ class ImpactReport:
     warnings: tuple[str, ...] = field(default=())
     # The attributes of every suspect, for reports that list them one by one.
     units: dict[str, dict[str, object]] = field(default_factory=dict)
+    # The genealogy with suspect, top-level and loose marks, for pictures.
+    graph: nx.DiGraph | None = field(default=None, compare=False, repr=False)
 
     @property
     def by_part(self) -> tuple[PartImpact, ...]:

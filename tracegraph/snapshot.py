@@ -93,38 +93,48 @@ def batch_summary(batch: Record) -> Record:
     return summary
 
 
-def batch_matches(batch: Record, filters: BatchFilters) -> bool:
-    """Whether a batch body passes the list endpoint's filters."""
-    number = str(batch.get("number", ""))
+def _number_matches(number: str, filters: BatchFilters) -> bool:
     if filters.numbers and number.casefold() not in {n.casefold() for n in filters.numbers}:
         return False
-    if filters.search and filters.search.casefold() not in number.casefold():
+    return not filters.search or filters.search.casefold() in number.casefold()
+
+
+def _time_matches(created_at: object, filters: BatchFilters) -> bool:
+    if not (filters.created_after or filters.created_before):
+        return True
+    try:
+        created = parse_iso(str(created_at))
+    except ValueError:
         return False
-    if filters.created_after or filters.created_before:
-        try:
-            created = parse_iso(str(batch.get("created_at", "")))
-        except ValueError:
-            return False
-        if filters.created_after and created < filters.created_after:
-            return False
-        if filters.created_before and created > filters.created_before:
-            return False
-    if filters.part_numbers or filters.revision_numbers:
-        parts = set(filters.part_numbers)
-        revisions = set(filters.revision_numbers)
-        units = batch.get("units")
-        for unit in units if isinstance(units, list) else []:
-            part = unit.get("part") if isinstance(unit, dict) else None
-            part = part if isinstance(part, dict) else {}
-            revision_record = part.get("revision")
-            revision = revision_record.get("number") if isinstance(revision_record, dict) else None
-            if (not parts or part.get("number") in parts) and (
-                not revisions or revision in revisions
-            ):
-                break
-        else:
-            return False
-    return True
+    if filters.created_after and created < filters.created_after:
+        return False
+    return not (filters.created_before and created > filters.created_before)
+
+
+def _holds_part(units: object, filters: BatchFilters) -> bool:
+    """Whether one unit carries a wanted part number and revision together."""
+    if not (filters.part_numbers or filters.revision_numbers):
+        return True
+    for unit in units if isinstance(units, list) else []:
+        part = unit.get("part") if isinstance(unit, dict) else None
+        part = part if isinstance(part, dict) else {}
+        revision_record = part.get("revision")
+        revision = revision_record.get("number") if isinstance(revision_record, dict) else None
+        if filters.part_numbers and part.get("number") not in filters.part_numbers:
+            continue
+        if filters.revision_numbers and revision not in filters.revision_numbers:
+            continue
+        return True
+    return False
+
+
+def batch_matches(batch: Record, filters: BatchFilters) -> bool:
+    """Whether a batch body passes the list endpoint's filters."""
+    return (
+        _number_matches(str(batch.get("number", "")), filters)
+        and _time_matches(batch.get("created_at", ""), filters)
+        and _holds_part(batch.get("units"), filters)
+    )
 
 
 class SnapshotSource:

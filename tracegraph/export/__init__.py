@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import PurePath
+from typing import Any
 
 import networkx as nx
 
@@ -15,25 +16,60 @@ from tracegraph.export.graphviz import to_pdf, to_png, to_svg
 from tracegraph.export.impact import impact_csv, impact_json, impact_summary
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
+from tracegraph.export.options import ExportOptions
+from tracegraph.export.pydot_graph import to_pydot
 from tracegraph.export.text import to_text
 from tracegraph.export.xlsx import impact_xlsx, to_xlsx
 from tracegraph.impact import ImpactReport
 
-Exporter = Callable[[nx.DiGraph], str | bytes]
+__all__ = [
+    "ALIASES",
+    "EXPORTERS",
+    "REPORTS",
+    "ExportOptions",
+    "export",
+    "export_with",
+    "format_for",
+    "format_name",
+    "format_names",
+    "impact_csv",
+    "impact_json",
+    "impact_summary",
+    "impact_xlsx",
+    "to_csv",
+    "to_dot",
+    "to_graphml",
+    "to_json",
+    "to_mermaid",
+    "to_pdf",
+    "to_png",
+    "to_pydot",
+    "to_svg",
+    "to_text",
+    "to_xlsx",
+]
+
+Exporter = Callable[[nx.DiGraph, ExportOptions], str | bytes]
+
+
+def _data(exporter: Callable[[nx.DiGraph], str | bytes]) -> Exporter:
+    """A data format's exporter: it has no picture options to read."""
+    return lambda graph, options: exporter(graph)
+
 
 EXPORTERS: dict[str, Exporter] = {
-    "dot": to_dot,
+    "dot": _data(to_dot),
     "svg": to_svg,
     "png": to_png,
     "pdf": to_pdf,
-    "graphml": to_graphml,
-    "json": to_json,
-    "txt": to_text,
-    "csv": to_csv,
-    "mmd": to_mermaid,
-    "xlsx": to_xlsx,
+    "graphml": _data(to_graphml),
+    "json": _data(to_json),
+    "txt": _data(to_text),
+    "csv": _data(to_csv),
+    "mmd": _data(to_mermaid),
+    "xlsx": _data(to_xlsx),
 }
-# The recall impact report's own formats; in `impact`, .csv .json .txt mean these.
+# The recall impact report's own formats; in `impact`, .csv .json .xlsx .txt mean these.
 REPORTS: dict[str, Callable[[ImpactReport], str | bytes]] = {
     "impact-csv": impact_csv,
     "impact-json": impact_json,
@@ -60,6 +96,7 @@ EXTENSIONS = {
     ".xlsx": "xlsx",
 }
 ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd"}
+_FAMILY = {"impact-csv": "csv", "impact-json": "json", "impact-xlsx": "xlsx", "summary": "txt"}
 
 
 def extension_disagrees(path: str, fmt: str) -> bool:
@@ -67,34 +104,29 @@ def extension_disagrees(path: str, fmt: str) -> bool:
     if path == "-":
         return False
     named = EXTENSIONS.get(PurePath(path).suffix.lower())
-    if named is None:
-        return False
-    family = {
-        "impact-csv": "csv",
-        "impact-json": "json",
-        "impact-xlsx": "xlsx",
-        "summary": "txt",
-    }.get(fmt, fmt)
-    return named != family
+    return named is not None and named != _FAMILY.get(fmt, fmt)
 
 
 def format_names(report: bool = False) -> list[str]:
     return sorted({*EXPORTERS, *ALIASES, *(REPORTS if report else ())})
 
 
+def format_name(name: str, *, report: bool = False) -> str:
+    """The format a name or alias stands for (`mermaid` -> `mmd`); `ExportError` if none."""
+    canonical = ALIASES.get(name.lower(), name.lower())
+    if canonical in EXPORTERS or (report and canonical in REPORTS):
+        return canonical
+    raise ExportError(f"unknown format {name!r}; choose one of {', '.join(format_names(report))}")
+
+
 def format_for(path: str, override: str | None = None, *, report: bool = False) -> str:
     """The format to write `path` in: `override`, else its extension.
 
     With `report`, the recall impact report's formats are known too, and
-    `.csv`, `.json`, `.txt` and stdout name them.
+    `.csv`, `.json`, `.xlsx`, `.txt` and stdout name them.
     """
     if override:
-        name = ALIASES.get(override.lower(), override.lower())
-        if name not in EXPORTERS and not (report and name in REPORTS):
-            raise ExportError(
-                f"unknown format {override!r}; choose one of {', '.join(format_names(report))}"
-            )
-        return name
+        return format_name(override, report=report)
     if path == "-":
         return "summary" if report else "txt"
     suffix = PurePath(path).suffix.lower()
@@ -108,12 +140,26 @@ def format_for(path: str, override: str | None = None, *, report: bool = False) 
     return EXTENSIONS[suffix]
 
 
-def export(graph: nx.DiGraph, fmt: str, report: ImpactReport | None = None) -> bytes:
-    """The genealogy (or, for a report format, the impact report) as the bytes to write."""
-    if fmt in REPORTS:
+def export_with(
+    graph: nx.DiGraph, fmt: str, report: ImpactReport | None, options: ExportOptions
+) -> bytes:
+    """`export`, with the options already gathered."""
+    name = format_name(fmt, report=True)
+    if name in REPORTS:
         if report is None:
             raise ExportError(f"format {fmt!r} needs a recall impact report (tracegraph impact)")
-        made = REPORTS[fmt](report)
-        return made.encode("utf-8") if isinstance(made, str) else made
-    result = EXPORTERS[fmt](graph)
-    return result.encode("utf-8") if isinstance(result, str) else result
+        made = REPORTS[name](report)
+    else:
+        made = EXPORTERS[name](graph, options)
+    return made.encode("utf-8") if isinstance(made, str) else made
+
+
+def export(
+    graph: nx.DiGraph, fmt: str, report: ImpactReport | None = None, **options: Any
+) -> bytes:
+    """The genealogy (or, for a report format, the impact report) as the bytes to write.
+
+    `fmt` is a format name or alias as the command line takes them (`svg`,
+    `mermaid`, `impact-csv`...); `options` are `ExportOptions` fields.
+    """
+    return export_with(graph, fmt, report, ExportOptions.of(**options))

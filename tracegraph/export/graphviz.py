@@ -9,9 +9,9 @@ import networkx as nx
 
 from tracegraph.errors import ExportError
 from tracegraph.export.dot import to_drawing
+from tracegraph.export.options import ExportOptions
 from tracegraph.export.svg import retitle
 
-LAYOUT_TIMEOUT = 600.0  # seconds; dot's layout time grows much faster than linearly
 INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
     "graphviz; Windows: winget install graphviz) — DOT, GraphML and JSON work without it"
@@ -26,7 +26,7 @@ def find_dot() -> str:
     return path
 
 
-def render(graph: nx.DiGraph, fmt: str, timeout: float = LAYOUT_TIMEOUT) -> bytes:
+def render(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> bytes:
     """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf)."""
     dot = find_dot()
     drawing = to_drawing(graph)
@@ -35,13 +35,14 @@ def render(graph: nx.DiGraph, fmt: str, timeout: float = LAYOUT_TIMEOUT) -> byte
             [dot, f"-T{fmt}"],
             input=drawing.dot.encode("utf-8"),
             capture_output=True,
-            timeout=timeout,
+            timeout=options.layout_timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
         raise ExportError(
-            f"Graphviz took longer than {timeout:.0f} s to lay out {graph.number_of_nodes()} "
-            "units; narrow the genealogy (--scope, --depth) or export DOT/GraphML/JSON instead"
+            f"Graphviz took longer than {options.layout_timeout:g} s to lay out "
+            f"{graph.number_of_nodes()} units; narrow the genealogy (--scope, --depth), raise "
+            "--layout-timeout, or export DOT/GraphML/JSON instead"
         ) from None
     except OSError as error:
         raise ExportError(f"cannot run Graphviz's 'dot': {error.strerror}") from None
@@ -54,13 +55,13 @@ def render(graph: nx.DiGraph, fmt: str, timeout: float = LAYOUT_TIMEOUT) -> byte
     return result.stdout
 
 
-def to_svg(graph: nx.DiGraph) -> bytes:
-    return render(graph, "svg")
+def to_svg(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:
+    return render(graph, "svg", options or ExportOptions())
 
 
-def to_png(graph: nx.DiGraph) -> bytes:
-    return render(graph, "png")
+def to_png(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:
+    return render(graph, "png", options or ExportOptions())
 
 
-def to_pdf(graph: nx.DiGraph) -> bytes:
-    return render(graph, "pdf")
+def to_pdf(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:
+    return render(graph, "pdf", options or ExportOptions())

@@ -21,41 +21,48 @@ def _class_lines(name: str, definition: str, members: list[str]) -> list[str]:
     return [f"  classDef {name} {definition}", f"  class {','.join(members)} {name}"]
 
 
-def to_mermaid(graph: nx.DiGraph) -> str:
-    """The genealogy as a top-down Mermaid flowchart, units coloured by part number."""
+def _node_line(attributes: dict[str, object]) -> str:
+    """A unit's label rows: serial (bold), part and revision, part name, marks, outcome."""
+    rows = [
+        f"<b>{mermaid_label(line)}</b>" if i == 0 else mermaid_label(line)
+        for i, line in enumerate(style.unit_lines(attributes))
+        if line
+    ]
+    rows += [f"<b>{mark}</b>" for mark in style.marks(attributes)]
+    outcome = str(attributes.get("outcome", ""))
+    if outcome and outcome != "PASS":
+        rows.append(mermaid_label(outcome))
+    if attributes.get("status") == "missing":
+        rows.append("missing (404)")
+    return "<br/>".join(rows)
+
+
+def _classes(graph: nx.DiGraph, ids: dict[str, str]) -> list[str]:
+    """Part colours, then the seed and missing marks, for the units that have them."""
     colours = style.part_colours(graph)
-    ids = {serial: f"u{i}" for i, serial in enumerate(sorted(graph))}
-    heading, details = style.title_lines(graph)
-    framed = "<" in heading
-    lines = [] if framed else ["---", f"title: {yaml_string(heading)}", "---"]
-    lines += ["flowchart TD", f"  %% {' '.join(details.split())}"]
-    indent = "  "
-    if framed:
-        lines.append(f'  subgraph title0 ["{mermaid_label(heading)}"]')
-        indent = "    "
-    for serial in sorted(graph):
-        attributes = graph.nodes[serial]
-        rows = [
-            f"<b>{mermaid_label(line)}</b>" if i == 0 else mermaid_label(line)
-            for i, line in enumerate(style.unit_lines(attributes))
-            if line
-        ]
-        rows += [f"<b>{mark}</b>" for mark in style.marks(attributes)]
-        outcome = str(attributes.get("outcome", ""))
-        if outcome and outcome != "PASS":
-            rows.append(mermaid_label(outcome))
-        if attributes.get("status") == "missing":
-            rows.append("missing (404)")
-        lines.append(f'{indent}{ids[serial]}["{"<br/>".join(rows)}"]')
-    lines += [f"{indent}{ids[p]} --> {ids[c]}" for p, c in sorted(graph.edges)]
-    if framed:
-        lines.append("  end")
-        lines += _class_lines("frame", "fill:none,stroke:none", ["title0"])
+    lines = []
     for i, part in enumerate(sorted(colours)):
         members = [ids[s] for s in sorted(graph) if graph.nodes[s].get("part_number", "") == part]
         lines += _class_lines(f"part{i}", f"fill:{colours[part]},stroke:{style.BORDER}", members)
     seeds = [ids[s] for s in sorted(graph) if graph.nodes[s].get("seed")]
     lines += _class_lines("seed", f"stroke:{style.SEED_BORDER},stroke-width:3px", seeds)
     missing = [ids[s] for s in sorted(graph) if graph.nodes[s].get("status") == "missing"]
-    lines += _class_lines("missing", "stroke-dasharray:5 5", missing)
-    return "\n".join(lines) + "\n"
+    return lines + _class_lines("missing", "stroke-dasharray:5 5", missing)
+
+
+def to_mermaid(graph: nx.DiGraph) -> str:
+    """The genealogy as a top-down Mermaid flowchart, units coloured by part number."""
+    ids = {serial: f"u{i}" for i, serial in enumerate(sorted(graph))}
+    heading, details = style.title_lines(graph)
+    framed = "<" in heading
+    lines = [] if framed else ["---", f"title: {yaml_string(heading)}", "---"]
+    lines += ["flowchart TD", f"  %% {' '.join(details.split())}"]
+    indent = "    " if framed else "  "
+    if framed:
+        lines.append(f'  subgraph title0 ["{mermaid_label(heading)}"]')
+    lines += [f'{indent}{ids[s]}["{_node_line(graph.nodes[s])}"]' for s in sorted(graph)]
+    lines += [f"{indent}{ids[p]} --> {ids[c]}" for p, c in sorted(graph.edges)]
+    if framed:
+        lines.append("  end")
+        lines += _class_lines("frame", "fill:none,stroke:none", ["title0"])
+    return "\n".join(lines + _classes(graph, ids)) + "\n"

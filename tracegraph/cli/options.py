@@ -1,0 +1,216 @@
+"""The options the commands share, and what they parse into."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+
+from tracegraph.api import DEFAULT_API_URL
+from tracegraph.crawl import DEFAULT_CONCURRENCY, DEFAULT_MAX_UNITS
+from tracegraph.export import format_names
+from tracegraph.export.options import DEFAULT_LAYOUT_TIMEOUT, ExportOptions
+from tracegraph.genealogy import Scope
+from tracegraph.source import BatchFilters, parse_iso
+from tracegraph.tracing import Connection
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """Click callback: an ISO 8601 time, or a usage error that shows the expected form."""
+    if value is None:
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time such as 2024-07-01 or 2024-07-01T08:00:00Z"
+        ) from None
+
+
+def compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+source_options = compose(
+    click.option(
+        "--api-url",
+        envvar="TOFUPILOT_API_URL",
+        default=DEFAULT_API_URL,
+        show_default=True,
+        show_envvar=True,
+        help="TofuPilot API base URL (self-hosted: https://HOST/api).",
+    ),
+    click.option(
+        "--api-key",
+        envvar="TOFUPILOT_API_KEY",
+        show_envvar=True,
+        help="TofuPilot API key; never printed or exported. Prefer the environment "
+        "variable: an option shows in the process list.",
+    ),
+    click.option(
+        "--source",
+        "source_file",
+        metavar="FILE",
+        help="Read a snapshot file instead of the API (offline).",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        help="Requests in flight.",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(0, min_open=True),
+        default=30.0,
+        show_default=True,
+        help="Seconds per request.",
+    ),
+    click.option(
+        "--retries",
+        type=click.IntRange(0, 50),
+        default=5,
+        show_default=True,
+        help="Retries for 429, 5xx and network errors (honouring Retry-After).",
+    ),
+)
+
+filter_options = compose(
+    click.option(
+        "--part-number",
+        "part_numbers",
+        multiple=True,
+        help="Batches holding this part number (repeatable).",
+    ),
+    click.option(
+        "--revision", "revisions", multiple=True, help="Batches holding this revision (repeatable)."
+    ),
+    click.option(
+        "--created-after",
+        callback=iso_time,
+        metavar="ISO8601",
+        help="Batches created at or after this time.",
+    ),
+    click.option(
+        "--created-before",
+        callback=iso_time,
+        metavar="ISO8601",
+        help="Batches created at or before this time.",
+    ),
+    click.option("--search", help="Batches whose number contains this text."),
+)
+
+scope_options = compose(
+    click.option(
+        "--scope",
+        type=click.Choice([s.value for s in Scope]),
+        default=Scope.TREE.value,
+        show_default=True,
+        help="tree: whole tree of each seed; lineage: ancestors and descendants; "
+        "up: ancestors (where-used); down: descendants (as-built).",
+    ),
+    click.option("--depth", type=click.IntRange(0), help="Keep units at most N links from a seed."),
+)
+
+output_options = compose(
+    click.option(
+        "--save-snapshot",
+        type=click.Path(dir_okay=False),
+        help="Write every API response the crawl used to this snapshot file.",
+    ),
+    click.option(
+        "--max-units",
+        type=click.IntRange(1),
+        default=DEFAULT_MAX_UNITS,
+        show_default=True,
+        help="Stop with an error, writing nothing, past this many units.",
+    ),
+    click.option(
+        "-o",
+        "--output",
+        "outputs",
+        multiple=True,
+        help="Output file, repeatable; the format comes from the extension "
+        "(.dot .gv .svg .png .pdf .graphml .json .csv .xlsx .mmd .txt); - is stdout.",
+    ),
+    click.option(
+        "-f",
+        "--format",
+        "format_name",
+        help="Format for -o -, or for outputs of one kind whatever their extension: "
+        + ", ".join(format_names())
+        + " (impact also: impact-csv, impact-json, impact-xlsx, summary).",
+    ),
+    click.option(
+        "--layout-timeout",
+        type=click.FloatRange(0, min_open=True),
+        default=DEFAULT_LAYOUT_TIMEOUT,
+        show_default=True,
+        help="Seconds Graphviz may take to lay out a picture.",
+    ),
+    click.option("--strict", is_flag=True, help="Exit 3 when the data had consistency warnings."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr."),
+    click.option("-v", "--verbose", is_flag=True, help="More on stderr; tracebacks on errors."),
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Everything a command was told, parsed."""
+
+    source_file: str | None
+    connection: Connection
+    filters: BatchFilters
+    scope: str
+    depth: int | None
+    max_units: int
+    save_snapshot: str | None
+    outputs: tuple[str, ...]
+    format_name: str | None
+    export: ExportOptions
+    strict: bool
+    quiet: bool
+    verbose: bool
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> Run:
+        """The run a command's keyword arguments describe (options it lacks take defaults)."""
+        get = options.get
+        return cls(
+            source_file=get("source_file"),
+            connection=Connection(
+                api_url=get("api_url"),
+                api_key=get("api_key"),
+                concurrency=get("concurrency", DEFAULT_CONCURRENCY),
+                timeout=get("timeout", 30.0),
+                retries=get("retries", 5),
+            ),
+            filters=BatchFilters(
+                part_numbers=tuple(get("part_numbers", ())),
+                revision_numbers=tuple(get("revisions", ())),
+                created_after=get("created_after"),
+                created_before=get("created_before"),
+                search=get("search"),
+            ),
+            scope=get("scope", Scope.TREE.value),
+            depth=get("depth"),
+            max_units=get("max_units", DEFAULT_MAX_UNITS),
+            save_snapshot=get("save_snapshot"),
+            outputs=tuple(get("outputs", ())),
+            format_name=get("format_name"),
+            export=ExportOptions(layout_timeout=get("layout_timeout", DEFAULT_LAYOUT_TIMEOUT)),
+            strict=bool(get("strict")),
+            quiet=bool(get("quiet")),
+            verbose=bool(get("verbose")),
+        )

@@ -1,0 +1,118 @@
+"""Outputs: checked before the crawl, rendered in memory, delivered all at once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from tracegraph.errors import ExportError
+from tracegraph.export import extension_disagrees, format_for
+from tracegraph.export.graphviz import find_dot
+from tracegraph.export.options import ExportOptions
+from tracegraph.files import write_atomically
+from tracegraph.impact import ImpactReport
+from tracegraph.snapshot import RecordingSource, dump_snapshot
+from tracegraph.tracing import render
+
+if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
+    import networkx as nx
+
+GRAPHVIZ_FORMATS = {"svg", "png", "pdf"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output: where (`-` is stdout) and in which format."""
+
+    path: str
+    fmt: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every output of a run, and the snapshot to save with them."""
+
+    targets: list[Target]
+    save_snapshot: str | None
+
+    @property
+    def stdout_formats(self) -> set[str]:
+        return {t.fmt for t in self.targets if t.path == "-"}
+
+
+def _targets(outputs: tuple[str, ...], format_name: str | None, report: bool) -> list[Target]:
+    try:
+        targets = [Target(p, format_for(p, format_name, report=report)) for p in outputs]
+        if not targets and not report:
+            targets = [Target("-", format_for("-", format_name))]
+    except ExportError as error:
+        raise click.UsageError(str(error)) from None
+    for target in targets:
+        if extension_disagrees(target.path, target.fmt):
+            raise click.UsageError(
+                f"-f {target.fmt} would write {target.path!r} in another format than its "
+                "extension says; use -f with -o - or with outputs of that one kind"
+            )
+    return targets
+
+
+def _same_file(path: str, other: str | None) -> bool:
+    """Whether two names point at one existing file."""
+    if not other or not (os.path.exists(path) and os.path.exists(other)):
+        return False
+    return os.path.samefile(path, other)
+
+
+def _check_path(path: str, source_file: str | None) -> None:
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise ExportError(f"cannot write {path!r}: folder {str(parent)!r} does not exist")
+    if Path(path).is_dir():
+        raise ExportError(f"cannot write {path!r}: it is a folder")
+    if _same_file(path, source_file):
+        raise ExportError(f"cannot write {path!r}: it is the --source snapshot being read")
+
+
+def plan_outputs(
+    outputs: tuple[str, ...],
+    format_name: str | None,
+    *,
+    report: bool = False,
+    save_snapshot: str | None = None,
+    source_file: str | None = None,
+) -> Plan:
+    """Check every output before the crawl starts, so a typo costs no crawl."""
+    targets = _targets(outputs, format_name, report)
+    paths = [t.path for t in targets if t.path != "-"] + ([save_snapshot] if save_snapshot else [])
+    if len({os.path.abspath(p) for p in paths}) < len(paths):
+        raise click.UsageError("the same file is named twice among -o and --save-snapshot")
+    for path in paths:
+        _check_path(path, source_file)
+    if any(t.fmt in GRAPHVIZ_FORMATS for t in targets):
+        find_dot()
+    return Plan(targets, save_snapshot)
+
+
+def deliver(
+    plan: Plan,
+    result: nx.DiGraph | ImpactReport,
+    options: ExportOptions,
+    recorder: RecordingSource | None = None,
+) -> None:
+    """Render every output in memory, then write them all (stdout last)."""
+    rendered = [(t, render(result, t.fmt, options)) for t in plan.targets]
+    files = {t.path: data for t, data in rendered if t.path != "-"}
+    if recorder is not None and plan.save_snapshot:
+        graph = result.graph if isinstance(result, ImpactReport) else result
+        captured = str(graph.graph.get("generated_at", "")) if graph is not None else ""
+        files[plan.save_snapshot] = dump_snapshot(recorder.snapshot(captured)).encode("utf-8")
+    write_atomically(files)
+    for target, data in rendered:
+        if target.path == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()

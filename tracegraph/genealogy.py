@@ -1,0 +1,157 @@
+"""What a crawl learns about units, kept in one place for every way of crawling.
+
+`Ledger` is the record keeper both crawlers share (`crawl._Crawl`, unit by
+unit, and `walk_up._WalkUp`, a level at a time in bulk): it keys each record
+by the serial the API spells, remembers which serials stand for another
+(case variants), which units are missing and why, and the warnings. What a
+crawl returns is a `Genealogy`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tracegraph.errors import NotFoundError, RefusedError
+from tracegraph.source import LIST_CHILDREN_CAP, Record
+
+
+class Scope(str, enum.Enum):
+    """Which relatives of the seeds a crawl follows."""
+
+    TREE = "tree"  # the whole genealogy tree: parents and children of every unit reached
+    LINEAGE = "lineage"  # ancestors and descendants of the seeds only
+    UP = "up"  # ancestors only (where-used)
+    DOWN = "down"  # descendants only (as-built)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a crawl has come, for a progress line."""
+
+    fetched: int
+    in_flight: int
+    queued: int
+    requests: int = 0  # lookups sent so far (one bulk lookup counts once)
+
+
+@dataclass(repr=False)
+class Genealogy:
+    """What a crawl found: unit records, units that answered 404, and how they were reached."""
+
+    units: dict[str, Record]
+    missing: dict[str, Record]  # serial -> the reference that named it ({} for a seed)
+    seeds: tuple[str, ...]
+    depths: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
+    source_url: str = ""
+    scope: Scope = Scope.TREE
+    requests: int = 0
+    # Units known only in the list endpoint's form with `children` cut at 10.
+    partial: frozenset[str] = frozenset()
+    # Serials as referenced or typed -> as the API spells them (case).
+    aliases: dict[str, str] = field(default_factory=dict)
+    # Units known only in the list endpoint's form (no `created_during`).
+    listed: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        # asyncio formats the result of a finished task with repr(): keep it short.
+        return (
+            f"Genealogy({len(self.units)} units, {len(self.missing)} missing, "
+            f"{len(self.warnings)} warnings, scope={self.scope.value})"
+        )
+
+
+def reference_serial(reference: object) -> str | None:
+    """The serial number in a parent/child reference, or None when there is none."""
+    if isinstance(reference, dict):
+        serial = reference.get("serial_number")
+        if isinstance(serial, str) and serial:
+            return serial
+    return None
+
+
+def unit_references(unit: Record) -> tuple[Record | None, list[Record]]:
+    """A unit's parent reference and child references, tolerating odd shapes."""
+    parent = unit.get("parent")
+    children = unit.get("children") or []
+    return (
+        parent if reference_serial(parent) else None,
+        [c for c in children if reference_serial(c)] if isinstance(children, list) else [],
+    )
+
+
+def missing_warning(serial: str, referrer: str | None, error: NotFoundError | RefusedError) -> str:
+    """The warning for a unit that is named somewhere but cannot be had."""
+    where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
+    if isinstance(error, RefusedError):
+        return f"unit {serial!r} is {where} but the API refuses it ({error.reason})"
+    return f"unit {serial!r} is {where} but does not exist (404)"
+
+
+class Ledger:
+    """Everything a crawl has learnt so far, whichever way it crawls."""
+
+    def __init__(self, required: Iterable[str] = ()) -> None:
+        self.units: dict[str, Record] = {}
+        self.full: set[str] = set()  # units whose record is the full `GET /v2/units/{serial}`
+        self.missing: dict[str, Record] = {}
+        self.aliases: dict[str, str] = {}
+        self.warnings: list[str] = []
+        self.references: dict[str, Record] = {}
+        self.referrers: dict[str, str] = {}
+        self.required = set(required)
+        self.requests = 0
+
+    def canonical(self, serial: str) -> str:
+        """The serial as the API spells it, once a record has told."""
+        return self.aliases.get(serial, serial)
+
+    def named(self, serial: str, referrer: str, reference: Record) -> None:
+        """Note the first unit that names `serial`, and how (for warnings and missing units)."""
+        self.references.setdefault(serial, reference)
+        self.referrers.setdefault(serial, referrer)
+
+    def record(self, asked: str, body: Record, *, full: bool) -> str:
+        """Keep a unit's record under the serial the API spells; return that serial.
+
+        A full record replaces a list one; a list record never replaces a full one.
+        """
+        canonical = reference_serial(body) or asked
+        if canonical != asked:
+            self.aliases[asked] = canonical
+        if full or canonical not in self.full:
+            self.units[canonical] = body
+        if full:
+            self.full.add(canonical)
+        return canonical
+
+    def not_found(self, serial: str, error: NotFoundError | RefusedError) -> None:
+        """A unit that cannot be had: an error for a typed seed, a missing unit otherwise."""
+        if serial in self.required:
+            raise error
+        self.missing[serial] = self.references.get(serial, {})
+        self.warnings.append(missing_warning(serial, self.referrers.get(serial), error))
+
+    def genealogy(
+        self, seeds: Iterable[str], depths: dict[str, int], scope: Scope, source_url: str
+    ) -> Genealogy:
+        """What was learnt, as the crawl's answer."""
+        listed = frozenset(s for s in self.units if s not in self.full)
+        partial = frozenset(
+            s for s in listed if len(unit_references(self.units[s])[1]) >= LIST_CHILDREN_CAP
+        )
+        return Genealogy(
+            units=self.units,
+            missing=self.missing,
+            seeds=tuple(dict.fromkeys(self.canonical(s) for s in seeds)),
+            depths={s: d for s, d in depths.items() if s in self.units or s in self.missing},
+            warnings=self.warnings,
+            source_url=source_url,
+            scope=scope,
+            requests=self.requests,
+            partial=partial,
+            aliases=self.aliases,
+            listed=listed,
+        )

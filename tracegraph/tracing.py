@@ -1,0 +1,388 @@
+"""The library's front door: trace a genealogy, trace a recall, write the result.
+
+    import tracegraph
+
+    graph = tracegraph.trace("DRN-X1-0001", source="samples/factory.json")
+    tracegraph.write(graph, "genealogy.svg")
+
+Every call has an async twin (`trace_async`, `impact_async`) for code that
+runs an event loop; the sync ones also work when called from inside one
+(Jupyter), by running the crawl in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tracegraph.api import DEFAULT_API_URL, ApiSource, RetryPolicy
+from tracegraph.crawl import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_UNITS,
+    crawl_genealogy,
+    resolve_batches,
+)
+from tracegraph.errors import ExportError, TracegraphError
+from tracegraph.export import ExportOptions, export_with, format_for
+from tracegraph.files import write_atomically
+from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
+from tracegraph.graph import build_graph
+from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
+from tracegraph.snapshot import SnapshotSource
+from tracegraph.source import BatchFilters, Source, parse_iso
+
+if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
+    import networkx as nx
+
+T = TypeVar("T")
+Filters = BatchFilters | Mapping[str, Any] | None
+SourceLike = Source | str | os.PathLike[str] | None
+IMPACT_SCOPES = (Scope.UP, Scope.LINEAGE, Scope.TREE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Seeds:
+    """The units a trace starts from: typed serials must exist, batch members may not."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    label: str  # what was asked, for titles: "unit SN-1", "batch CAP-2407"
+
+
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    """How to reach the API when no snapshot or Source is given."""
+
+    api_url: str | None = None
+    api_key: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = 30.0
+    retries: int = 5
+    on_retry: Callable[[str], None] | None = None
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end, also from code that already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tracegraph") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def batch_filters(filters: Filters) -> BatchFilters:
+    """`BatchFilters` from the object itself or a mapping of its field names."""
+    if filters is None:
+        return BatchFilters()
+    if isinstance(filters, BatchFilters):
+        return filters
+    fields = {f.name for f in dataclasses.fields(BatchFilters)}
+    unknown = sorted(set(filters) - fields)
+    if unknown:
+        raise TracegraphError(
+            f"unknown batch filter {unknown[0]!r}; use {', '.join(sorted(fields))}"
+        )
+    values: dict[str, Any] = {}
+    for name, value in filters.items():
+        if name in ("created_after", "created_before") and isinstance(value, str):
+            value = parse_iso(value)
+        elif isinstance(value, str) and name != "search":
+            value = (value,)
+        elif isinstance(value, Sequence) and not isinstance(value, str):
+            value = tuple(value)
+        values[name] = value
+    return BatchFilters(**values)
+
+
+@asynccontextmanager
+async def open_source(source: SourceLike, connection: Connection) -> AsyncIterator[Source]:
+    """The Source to read: the one given, a snapshot file, or the API.
+
+    The API URL and key default to `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`,
+    as on the command line. A Source passed in is used as it is, not closed.
+    """
+    if source is not None and not isinstance(source, (str, os.PathLike)):
+        yield source
+        return
+    if source is not None:
+        yield SnapshotSource.from_file(Path(source))
+        return
+    async with ApiSource(
+        connection.api_url or os.environ.get("TOFUPILOT_API_URL") or DEFAULT_API_URL,
+        connection.api_key or os.environ.get("TOFUPILOT_API_KEY") or "",
+        concurrency=connection.concurrency,
+        timeout=connection.timeout,
+        retry=RetryPolicy(retries=connection.retries),
+        on_retry=connection.on_retry,
+    ) as api:
+        yield api
+
+
+def describe_serials(kind: str, items: Sequence[str], plural: str | None = None) -> str:
+    """`unit A`, `units A, B, C` or `units A, B, C, D, E and 7 more`."""
+    shown = ", ".join(items[:5])
+    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    return f"{kind if len(items) == 1 else plural or kind + 's'} {shown}{more}"
+
+
+async def find_seeds(
+    source: Source,
+    serials: Sequence[str],
+    batches: Sequence[str],
+    filters: BatchFilters,
+    concurrency: int,
+) -> Seeds:
+    """The units to start from: the serials, and every unit of the batches asked for."""
+    parts: list[str] = []
+    members: tuple[str, ...] = ()
+    if batches or not filters.is_empty():
+        found = await resolve_batches(source, batches, filters, concurrency=concurrency)
+        members = found.serials
+        label = describe_serials("batch", list(found.batches), "batches")
+        if not filters.is_empty():
+            label += f" (matching {filters.describe()})"
+        parts.append(label)
+    typed = tuple(dict.fromkeys(serials))
+    if typed:
+        parts.append(describe_serials("unit", typed))
+    if not parts:
+        raise TracegraphError("name a serial number, a batch number or a batch filter")
+    return Seeds(typed, members, " and ".join(parts))
+
+
+async def _crawl(
+    source: SourceLike,
+    connection: Connection,
+    serials: Sequence[str],
+    batches: Sequence[str],
+    filters: Filters,
+    crawl: dict[str, Any],
+) -> tuple[Genealogy, Seeds]:
+    async with open_source(source, connection) as opened:
+        seeds = await find_seeds(
+            opened, serials, batches, batch_filters(filters), connection.concurrency
+        )
+        genealogy = await crawl_genealogy(
+            opened,
+            seeds.required,
+            optional_seeds=seeds.optional,
+            concurrency=connection.concurrency,
+            **crawl,
+        )
+    return genealogy, seeds
+
+
+async def trace_async(
+    *serials: str,
+    batches: Sequence[str] = (),
+    filters: Filters = None,
+    scope: Scope | str = Scope.TREE,
+    depth: int | None = None,
+    source: SourceLike = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 30.0,
+    retries: int = 5,
+    max_units: int = DEFAULT_MAX_UNITS,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
+) -> nx.DiGraph:
+    """The genealogy graph of units, batches and filtered batches (see `trace`)."""
+    connection = Connection(api_url, api_key, concurrency, timeout, retries, on_retry)
+    crawl = {
+        "scope": Scope(scope),
+        "max_depth": depth,
+        "max_units": max_units,
+        "on_progress": on_progress,
+    }
+    genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
+    return build_graph(genealogy, seeds_label=seeds.label)
+
+
+def trace(
+    *serials: str,
+    batches: Sequence[str] = (),
+    filters: Filters = None,
+    scope: Scope | str = Scope.TREE,
+    depth: int | None = None,
+    source: SourceLike = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 30.0,
+    retries: int = 5,
+    max_units: int = DEFAULT_MAX_UNITS,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
+) -> nx.DiGraph:
+    """The genealogy of units and batches, as a `networkx.DiGraph` (parent -> child edges).
+
+    Start from serial numbers, from `batches` (numbers), from the batches
+    `filters` select (a `BatchFilters`, or a mapping of its field names:
+    ``{"part_numbers": ["CAP-10"], "created_after": "2024-07-01"}``), or any
+    mix. `scope` is `tree`, `lineage`, `up` or `down`; `depth` keeps units at
+    most that many links from a seed. `source` is a snapshot file or a
+    `Source`; without one the API is read at `api_url` with `api_key` (by
+    default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`).
+
+        graph = tracegraph.trace("SN-0042", scope="up")
+        graph = tracegraph.trace(batches=["CAP-2407"], source="evidence.json")
+    """
+    return run_sync(
+        trace_async(
+            *serials,
+            batches=batches,
+            filters=filters,
+            scope=scope,
+            depth=depth,
+            source=source,
+            api_url=api_url,
+            api_key=api_key,
+            concurrency=concurrency,
+            timeout=timeout,
+            retries=retries,
+            max_units=max_units,
+            on_progress=on_progress,
+            on_retry=on_retry,
+        )
+    )
+
+
+async def impact_async(
+    batches: Sequence[str] = (),
+    serials: Sequence[str] = (),
+    filters: Filters = None,
+    scope: Scope | str = Scope.UP,
+    source: SourceLike = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 30.0,
+    retries: int = 5,
+    max_units: int = DEFAULT_MAX_UNITS,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
+) -> ImpactReport:
+    """The recall impact of suspect batches and units (see `impact`)."""
+    if Scope(scope) not in IMPACT_SCOPES:
+        raise TracegraphError(f"impact traces scope up, lineage or tree, not {Scope(scope).value}")
+    connection = Connection(api_url, api_key, concurrency, timeout, retries, on_retry)
+    crawl = {"scope": Scope(scope), "max_units": max_units, "on_progress": on_progress}
+    genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
+    graph = build_graph(genealogy, seeds_label=seeds.label)
+    # A suspect with no parent that the API lists children for is an assembly
+    # (a finished product from a suspect batch): affected, holding itself.
+    assemblies = [s for s, unit in genealogy.units.items() if unit_references(unit)[1]]
+    report = analyse_impact(graph, genealogy.seeds, seeds.label, assemblies)
+    return dataclasses.replace(report, graph=mark_impact(graph, report))
+
+
+def impact(
+    batches: Sequence[str] = (),
+    serials: Sequence[str] = (),
+    filters: Filters = None,
+    scope: Scope | str = Scope.UP,
+    source: SourceLike = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 30.0,
+    retries: int = 5,
+    max_units: int = DEFAULT_MAX_UNITS,
+    on_progress: Callable[[Progress], None] | None = None,
+    on_retry: Callable[[str], None] | None = None,
+) -> ImpactReport:
+    """Where suspect batches and units went: the top-level units holding them.
+
+    Every unit of `batches`, of the batches `filters` select, and every one
+    of `serials` is a suspect; each is traced up to its top-level unit. The
+    `ImpactReport` lists the affected top-level units (with the path down to
+    each suspect), the loose suspects (built into nothing), and carries the
+    marked graph (`report.graph`) that `write` draws.
+
+        report = tracegraph.impact(["CAP-2407"], source="samples/factory.json")
+        print(len(report.affected), "products to recall")
+    """
+    return run_sync(
+        impact_async(
+            batches,
+            serials,
+            filters,
+            scope,
+            source,
+            api_url,
+            api_key,
+            concurrency,
+            timeout,
+            retries,
+            max_units,
+            on_progress,
+            on_retry,
+        )
+    )
+
+
+def render(result: nx.DiGraph | ImpactReport, fmt: str, options: ExportOptions) -> bytes:
+    """A graph, or an impact report and its graph, in the format named."""
+    report = result if isinstance(result, ImpactReport) else None
+    graph = report.graph if report is not None else result
+    if graph is None:
+        raise ExportError("this impact report carries no graph to draw; write a report format")
+    return export_with(graph, fmt, report, options)
+
+
+def write(
+    result: nx.DiGraph | ImpactReport,
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    **options: Any,
+) -> None:
+    """Write a genealogy graph or an impact report to `path`, whole or not at all.
+
+    The format comes from the extension, or from `format` (a name the command
+    line takes, such as `svg`, `mermaid` or `impact-csv`). For a report,
+    `.csv`, `.json`, `.xlsx` and `.txt` are the report itself and the picture
+    formats draw its graph, as in `tracegraph impact`.
+
+        tracegraph.write(graph, "genealogy.svg")
+        tracegraph.write(report, "recall.xlsx")
+    """
+    target = os.fspath(path)
+    fmt = format_for(target, format, report=isinstance(result, ImpactReport))
+    write_atomically({target: render(result, fmt, ExportOptions.of(**options))})
+
+
+async def batches_async(
+    filters: Filters = None,
+    source: SourceLike = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    timeout: float = 30.0,
+    retries: int = 5,
+) -> list[dict[str, object]]:
+    """The batches the filters select (all batches without one): number, created_at, unit_count."""
+    connection = Connection(api_url, api_key, timeout=timeout, retries=retries)
+    async with open_source(source, connection) as opened:
+        found = [b async for b in opened.list_batches(batch_filters(filters))]
+    rows = [
+        {
+            "number": str(b.get("number", "")),
+            "created_at": str(b.get("created_at", "")),
+            "unit_count": _count(b.get("unit_count")),
+        }
+        for b in found
+    ]
+    return sorted(rows, key=lambda row: str(row["number"]))
+
+
+def _count(value: object) -> int:
+    """A count from the server: an integer, or 0 for anything else."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
