@@ -58,6 +58,25 @@ HOSTILE_SERIALS = [
     "x:SN_2001",
     "line\nbreak",
     "esc\\\nnl",
+    "cr\rlf",
+    "]",
+    "a¶ßb",
+    "ﬂ°amp",
+    "$$x$$",
+    "style:#1;",
+    "x#35;y",
+    "'quote",
+]
+# Part names that Mermaid, Graphviz or a spreadsheet would read as something else.
+HOSTILE_NAMES = [
+    "Hairstyle dryer (model:2)",
+    "Resistor $$10k$$",
+    "classDef:x#1; style:#1;",
+    "] bracket first",
+    "a¶ßb ﬂ°amp¶ß",
+    "C:\\new\\n",
+    "=SUM(A1)",
+    "x" * 300,
 ]
 
 

@@ -10,6 +10,7 @@ test instead of hiding a format nobody checked.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -45,6 +46,14 @@ def need(what: str, found: T | None, install: str) -> T:
             pytest.fail(f"{message}; CI must run every client", pytrace=False)
         pytest.skip(message)
     return found
+
+
+def module(name: str, install: str) -> Any:
+    """An importable Python client (a test dependency), or a skip (a failure under CI)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return need(f"Python's {name}", None, install)
 
 
 def chromium() -> str:

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests import clients
-from tests.builders import HOSTILE_SERIALS, Factory
+from tests.builders import HOSTILE_NAMES, HOSTILE_SERIALS, Factory
 from tests.conftest import EXPECTED, SAMPLE, build_small_graph
 from tracegraph.cli import main
 from tracegraph.crawl import crawl_genealogy
@@ -33,6 +33,11 @@ from tracegraph.snapshot import SnapshotSource, dump_snapshot
 SVG = "{http://www.w3.org/2000/svg}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 EPOCH = "1795165200"
+# Seeds whose titles Mermaid would misread: markup, its placeholders, KaTeX, codes.
+HOSTILE_UNITS = sorted(
+    [*HOSTILE_SERIALS, "ROOT-1", *(f"NAME-{i}" for i in range(len(HOSTILE_NAMES)))]
+)
+TITLED = ["<b>bold</b>", "a¶ßb", "$$x$$", "style:#1;", "x#35;y", "C:\\new", "'quote"]
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,13 @@ class Case:
 
 
 def hostile_snapshot() -> dict[str, Any]:
-    """ROOT-1 holding one unit per hostile serial, each of its own part and batch."""
+    """ROOT-1 holding one unit per hostile serial, each of its own part and batch,
+    and one unit per hostile part name."""
     factory = Factory().unit("ROOT-1", "TOP", name="Top", batch="ROOT")
     for serial in HOSTILE_SERIALS:
         factory.unit(serial, f"P{serial}", parent="ROOT-1", batch=serial, name=f"name {serial}")
+    for i, name in enumerate(HOSTILE_NAMES):
+        factory.unit(f"NAME-{i}", f"N{i}", parent="ROOT-1", name=name)
     return factory.snapshot()
 
 
@@ -68,11 +76,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     def outputs(stem: str, formats: tuple[str, ...] = graphs) -> list[str]:
         return [a for f in formats for a in ("-o", str(folder / f"{stem}.{f}"))]
 
-    cli("unit", "DRN-X1-0001", "--source", str(SAMPLE), *outputs("unit"))
+    cli("unit", "DRN-X1-0001", "--source", str(SAMPLE), *outputs("unit", (*graphs, "pdf", "png")))
     cli("batch", "CAP-2407", "--source", str(SAMPLE), *outputs("batch"))
     cli("impact", "CAP-2407", "--source", str(SAMPLE), "-q", *outputs("impact"))
     cli("unit", "ROOT-1", "--source", str(hostile), *outputs("hostile"))
-    cli("unit", "<b>bold</b>", "--source", str(hostile), *outputs("framed", ("mmd",)))
+    for i, seed in enumerate(TITLED):
+        cli("unit", seed, "--source", str(hostile), *outputs(f"titled{i}", ("mmd",)))
     yield folder
 
 
@@ -92,15 +101,29 @@ def shown(text: str) -> str:
 @pytest.fixture(scope="module")
 def mermaid(written: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Every .mmd written (and the hand-written expected one) rendered by the Mermaid CLI."""
-    names = ["unit", "batch", "impact", "hostile", "framed"]
+    names = ["unit", "batch", "impact", "hostile", *(f"titled{i}" for i in range(len(TITLED)))]
     texts = [(written / f"{name}.mmd").read_text() for name in names]
     texts.append((EXPECTED / "small.mmd").read_text())
     folder = tmp_path_factory.mktemp("mermaid")
     return dict(zip([*names, "expected"], clients.render_mermaid(texts, folder), strict=True))
 
 
-def mermaid_labels(svg: str) -> dict[str, str]:
-    """Node id (`u12`) -> the text of its label's first line, as Mermaid drew it."""
+def label_lines(group: Any) -> list[str]:
+    """The lines of a node's label as Mermaid drew them (split at its line breaks)."""
+    paragraph = next(group.iter(f"{XHTML}p"))
+    lines, current = [], [paragraph.text or ""]
+    for child in paragraph:
+        if child.tag == f"{XHTML}br":
+            lines.append("".join(current))
+            current = []
+        else:
+            current.append("".join(child.itertext()))
+        current.append(child.tail or "")
+    return [*lines, "".join(current)]
+
+
+def mermaid_labels(svg: str) -> dict[str, list[str]]:
+    """Node id (`u12`) -> the lines of its label, as Mermaid drew them."""
     from lxml import etree
 
     root = etree.fromstring(svg.encode())
@@ -108,9 +131,23 @@ def mermaid_labels(svg: str) -> dict[str, str]:
     for group in root.iter(f"{SVG}g"):
         found = re.fullmatch(r".*-flowchart-(u\d+)-\d+", group.get("id") or "")
         if found and "node" in (group.get("class") or ""):
-            bold = next(group.iter(f"{XHTML}b"))
-            labels[found[1]] = "".join(bold.itertext())
+            labels[found[1]] = label_lines(group)
     return labels
+
+
+def mermaid_title(svg: str) -> str:
+    """The diagram's title: the front-matter title's text, or the frame's label."""
+    from lxml import etree
+
+    root = etree.fromstring(svg.encode())
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    frames = [
+        "".join(g.itertext())
+        for g in root.iter(f"{SVG}g")
+        if "cluster" in (g.get("class") or "") and g.get("id")
+    ]
+    assert len(texts) + len(frames) == 1, (texts, frames)
+    return (texts or frames)[0]
 
 
 def test_every_mermaid_file_renders_with_the_mermaid_cli(mermaid: dict[str, str]) -> None:
@@ -119,21 +156,20 @@ def test_every_mermaid_file_renders_with_the_mermaid_cli(mermaid: dict[str, str]
         assert 'class="node' in svg, name
 
 
-def test_mermaid_labels_and_titles_read_exactly_as_typed(mermaid: dict[str, str]) -> None:
-    from lxml import etree
-
+def test_mermaid_labels_read_exactly_as_the_data_says(mermaid: dict[str, str]) -> None:
     graph = hostile_graph()
-    labels = mermaid_labels(mermaid["hostile"])
-    expected = {f"u{i}": shown(serial) for i, serial in enumerate(sorted(graph))}
-    assert labels == expected
-    root = etree.fromstring(mermaid["hostile"].encode())
-    titles = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
-    assert titles == ["Genealogy of unit ROOT-1"]
-    framed = etree.fromstring(mermaid["framed"].encode())
-    clusters = [g for g in framed.iter(f"{SVG}g") if "cluster" in (g.get("class") or "")]
-    assert {"".join(g.itertext()) for g in clusters if g.get("id")} == {
-        "Genealogy of unit <b>bold</b>"
+    expected = {
+        f"u{i}": [shown(line) for line in style.unit_lines(graph.nodes[serial]) if line]
+        for i, serial in enumerate(sorted(graph))
     }
+    assert mermaid_labels(mermaid["hostile"]) == expected
+    assert ["NAME-4", "N4 rev A", "a¶ßb ﬂ°amp¶ß"] in expected.values()  # one of them, spelled out
+
+
+def test_mermaid_titles_read_exactly_as_typed(mermaid: dict[str, str]) -> None:
+    assert mermaid_title(mermaid["hostile"]) == "Genealogy of unit ROOT-1"
+    for i, seed in enumerate(TITLED):
+        assert mermaid_title(mermaid[f"titled{i}"]) == f"Genealogy of unit {seed}"
 
 
 def test_mermaid_sample_pictures_show_every_unit(mermaid: dict[str, str], written: Path) -> None:
@@ -159,7 +195,7 @@ def test_expected_graphml_validates_and_reads_in_networkx_and_igraph() -> None:
 
     path = EXPECTED / "small.graphml"
     assert clients.graphml_schema().validate(etree.parse(str(path)))
-    igraph = pytest.importorskip("igraph")
+    igraph = clients.module("igraph", "pip install igraph")
     read = igraph.Graph.Read_GraphML(str(path))
     assert read.vcount() == 4 and read.ecount() == 3
     assert sorted(read.vs["serial_number"]) == ["CAP-1", "CAP-9", "DRN-1", "FC-1"]
@@ -167,11 +203,10 @@ def test_expected_graphml_validates_and_reads_in_networkx_and_igraph() -> None:
 
 
 def test_graphml_of_hostile_serials_keeps_every_unit_exactly(written: Path) -> None:
-    import igraph
-
+    igraph = clients.module("igraph", "pip install igraph")
     path = written / "hostile.graphml"
     graph = nx.read_graphml(path)
-    serials = sorted([*HOSTILE_SERIALS, "ROOT-1"])
+    serials = HOSTILE_UNITS
     assert sorted(str(a["serial_number"]) for _, a in graph.nodes(data=True)) == serials
     assert sorted(serial_from_graphml_id(node) for node in graph) == serials
     assert "SN-0042" not in graph and "ROOT-1" in graph and "x:SN_2001" in graph
@@ -185,6 +220,7 @@ def test_graphml_of_hostile_serials_keeps_every_unit_exactly(written: Path) -> N
 
 def test_xlsx_cells_are_typed_so_serials_stay_exactly_as_they_are(written: Path) -> None:
     import openpyxl
+    from openpyxl.utils.escape import unescape
 
     book = openpyxl.load_workbook(written / "hostile.xlsx")
     assert book.sheetnames == ["units"]
@@ -200,7 +236,8 @@ def test_xlsx_cells_are_typed_so_serials_stay_exactly_as_they_are(written: Path)
         "root",
     ]
     serials = [row[0] for row in sheet.iter_rows(min_row=2)]
-    assert sorted(c.value for c in serials) == sorted([*HOSTILE_SERIALS, "ROOT-1"])
+    # openpyxl leaves the format's `_xHHHH_` escapes (here a carriage return) to its caller.
+    assert sorted(unescape(c.value) for c in serials) == HOSTILE_UNITS
     assert {c.data_type for c in serials} == {"s"}  # text, never a number, date or formula
     batches = {c.value for c in sheet["E"][1:]}
     assert {"0123", "1E5", "TRUE", "=ROOT", "-1", "2024-01-02", "1/2"} <= batches
@@ -228,7 +265,16 @@ def test_impact_workbook_has_the_sheets_a_quality_engineer_filters(written: Path
 
     book = openpyxl.load_workbook(written / "impact.xlsx")
     assert book.sheetnames == ["summary", "affected", "suspects", "loose", "warnings"]
-    summary = {row[0]: row[1] for row in book["summary"].iter_rows(max_row=8, values_only=True)}
+    sheet = book["summary"]
+    assert [c.value for c in sheet[1]][:5] == [
+        "part_number",
+        "revision",
+        "part_name",
+        "affected_units",
+        "suspect_units",
+    ]
+    assert [c.value for c in sheet[2]][:5] == ["DRN-X1", "B", "Survey drone", 3, 12]
+    summary = {row[6]: row[7] for row in sheet.iter_rows(max_row=8, values_only=True)}
     assert summary["asked"] == "batch CAP-2407"
     assert summary["generated_at"].isoformat() == "2026-11-20T09:00:00"
     assert (summary["suspect units found"], summary["top-level units affected"]) == (18, 5)
@@ -241,8 +287,8 @@ def test_impact_workbook_has_the_sheets_a_quality_engineer_filters(written: Path
     assert first["batch"] == "CAP-2407" and first["depth"] == 3
     loose = [row[0] for row in book["loose"].iter_rows(min_row=2, values_only=True)]
     assert loose == ["CAP-10-0016", "CAP-10-0017", "CAP-10-0018"]
-    for sheet in book:
-        assert sheet.freeze_panes and sheet.auto_filter.ref
+    for each in book:
+        assert each.freeze_panes == "A2" and each.auto_filter.ref.startswith("A1")
 
 
 # --- SVG in Chromium ---------------------------------------------------------------
@@ -261,6 +307,17 @@ def test_svg_titles_name_units_and_links_in_chromium(written: Path) -> None:
     announced = {n.get("name", {}).get("value") for n in tree["nodes"]}
     assert {"SN 01", "x&y;", "<b>bold</b>", "émoji-🔋"} <= announced
     assert not any(re.fullmatch(r"u\d+", str(name)) for name in announced)
+
+
+def test_chromium_opens_the_png_and_poppler_the_pdf(written: Path, tmp_path: Path) -> None:
+    with clients.browser_page() as page:
+        page.goto((written / "unit.png").as_uri())
+        size = page.evaluate("[document.images[0].naturalWidth, document.images[0].naturalHeight]")
+    assert size[0] > 300 and size[1] > 200
+    info = subprocess.run(
+        [clients.pdfinfo(), str(written / "unit.pdf")], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"^Pages:\s+1$", info, re.M) and "CreationDate:    Fri Nov 20 09:00:00" in info
 
 
 # --- DOT: Graphviz and pydot -------------------------------------------------------
@@ -295,7 +352,8 @@ def test_pydot_reads_every_exported_dot(written: Path, name: str) -> None:
     defaults = {"node", "edge", "graph"}  # pydot's defaults statements, unquoted
     serials = {read_dot_id(n.get_name()) for n in dot.get_nodes() if n.get_name() not in defaults}
     if name == "hostile":
-        assert serials == {*HOSTILE_SERIALS, "ROOT-1"}
+        # pydot opens the file in text mode: Python reads a carriage return as a line feed.
+        assert serials == {s.replace("\r", "\n") for s in HOSTILE_UNITS}
     else:
         in_dot = re.findall(r'^  "(.+?)" \[label=', path.read_text(), re.M)
         assert serials == set(in_dot) and len(serials) > 3

@@ -25,6 +25,7 @@ from tracegraph.graph import build_graph
 from tracegraph.snapshot import SnapshotSource
 
 HOSTILE = HOSTILE_SERIALS
+SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def graphviz_node_names(dot_text: str) -> list[str]:
@@ -235,3 +236,37 @@ def test_a_part_keeps_its_colour_from_picture_to_picture() -> None:
     alone, large = colours(["CAP-6"]), colours(["DRN-1", "DRN-2", "PCB-3", "CAP-6"])
     assert alone["CAP"] == large["CAP"]  # its home colour, unless an earlier part took it
     assert len(set(large.values())) == len(large)  # distinct parts, distinct colours
+
+
+@pytest.mark.parametrize("serial", ["C:\\dir>\\", "a>\\", "<\\", 'x\\"<'])
+def test_a_serial_no_dot_id_can_hold_fails_the_dot_clearly(serial: str) -> None:
+    factory = Factory().unit("ROOT").unit(serial, parent="ROOT")
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(factory.snapshot()), ["ROOT"]))
+    graph = build_graph(genealogy, seeds_label="unit ROOT")
+    with pytest.raises(ExportError, match="cannot be written as a Graphviz DOT node ID"):
+        to_dot(graph)
+    back = nx.parse_graphml(to_graphml(graph))  # the data formats hold it
+    assert serial in {a["serial_number"] for _, a in back.nodes(data=True)}
+
+
+@needs_graphviz
+def test_pictures_show_long_and_bracketed_text_clipped_but_drawn() -> None:
+    factory = Factory().unit("ROOT", name="x" * 20_000).unit("]", parent="ROOT", name="]")
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(factory.snapshot()), ["ROOT"]))
+    svg = export(build_graph(genealogy, seeds_label="unit ROOT"), "svg").decode()
+    texts = [" ".join((t.text or "").split()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
+    assert "x" * 199 + "…" in texts and "]" in texts
+
+
+@needs_graphviz
+def test_pdf_is_the_same_bytes_for_the_same_data(small_graph: nx.DiGraph) -> None:
+    first = export(small_graph, "pdf")
+    assert first == export(small_graph, "pdf")  # cairo writes the time: set to generated_at
+    assert b"/CreationDate (D:20261118110640" in first
+
+
+def test_a_text_too_long_for_a_spreadsheet_cell_is_an_error_not_a_cut() -> None:
+    factory = Factory().unit("ROOT", name="y" * 40_000)
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(factory.snapshot()), ["ROOT"]))
+    with pytest.raises(ExportError, match="40000 characters does not fit a spreadsheet cell"):
+        export(build_graph(genealogy, seeds_label="unit ROOT"), "xlsx")

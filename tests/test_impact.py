@@ -322,20 +322,23 @@ def test_a_suspect_typed_in_another_case_is_still_traced(recall_server: TofuPilo
 
 
 def test_impact_csv_lists_split_back_into_the_exact_serials() -> None:
-    from tracegraph.export.escape import split_items, split_paths
+    from tracegraph.export.escape import csv_value, split_items, split_paths
 
     f = Factory().unit("PROD;1", "PROD").unit("BOARD>1", "BOARD", parent="PROD;1")
-    suspects = ["CAP\\1", "CAP;2", "CAP>3;x\\;"]
+    suspects = ["CAP\\1", "CAP;2", "CAP>3;x\\;", "@cap;1", "'quote"]
     for serial in suspects:
         f.unit(serial, "CAP", parent="BOARD>1", batch="S")
-    f.unit("PLAIN", "PROD").unit("C;4", "CAP", parent="PLAIN", batch="S")
-    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(f.snapshot()), [*suspects, "C;4"]))
+    f.unit("-1", "PROD").unit("=C;4", "CAP", parent="-1", batch="S")
+    every = [*suspects, "=C;4"]
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(f.snapshot()), every))
     graph = build_graph(genealogy, seeds_label="batch S")
-    text = impact_csv(analyse_impact(graph, [*suspects, "C;4"], "batch S"))
-    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
-    assert [r["top_serial"] for r in rows] == ["PLAIN", "PROD;1"]
-    assert split_items(rows[0]["suspects"]) == ["C;4"]
+    text = impact_csv(analyse_impact(graph, every, "batch S"))
+    raw = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    rows = [{k: csv_value(v) for k, v in row.items()} for row in raw]  # the ' guard off
+    assert raw[0]["top_serial"] == "'-1" and raw[0]["suspects"] == "'=C\\;4"  # no formula
+    assert [r["top_serial"] for r in rows] == ["-1", "PROD;1"]
+    assert split_items(rows[0]["suspects"]) == ["=C;4"]
+    assert split_paths(rows[0]["paths"]) == [["-1", "=C;4"]]
     assert split_items(rows[1]["suspects"]) == sorted(suspects)
-    assert int(rows[1]["suspect_count"]) == len(split_items(rows[1]["suspects"])) == 3
+    assert int(rows[1]["suspect_count"]) == len(split_items(rows[1]["suspects"])) == 5
     assert split_paths(rows[1]["paths"]) == [["PROD;1", "BOARD>1", s] for s in sorted(suspects)]
-    assert rows[1]["suspects"] == "CAP\\;2;CAP\\>3\\;x\\\\\\;;CAP\\\\1"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from tracegraph.errors import ExportError
+
 # --- XML (SVG titles, GraphML, HTML) ----------------------------------------------
 
 # XML 1.0 cannot hold these at all, not even as character references; lone
@@ -24,19 +26,19 @@ def xml_chars(text: str) -> str:
 
 
 def xml_text(text: str) -> str:
-    """Text for XML element content."""
-    return xml_chars(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text for XML element content (a carriage return as a reference, which XML keeps)."""
+    return (
+        xml_chars(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\r", "&#13;")
+    )
 
 
 def xml_attribute(text: str) -> str:
     """Text for a double-quoted XML attribute; tabs and line breaks survive as references."""
-    return (
-        xml_text(text)
-        .replace('"', "&quot;")
-        .replace("\t", "&#9;")
-        .replace("\n", "&#10;")
-        .replace("\r", "&#13;")
-    )
+    return xml_text(text).replace('"', "&quot;").replace("\t", "&#9;").replace("\n", "&#10;")
 
 
 # --- GraphML node ids -------------------------------------------------------------
@@ -88,6 +90,8 @@ def serial_from_graphml_id(node_id: str) -> str:
 
 # --- Graphviz DOT -------------------------------------------------------------------
 
+DOT_STRING_LIMIT = 16_384  # characters Graphviz reads in one quoted or HTML string
+
 
 def _lex_quoted(body: str) -> str | None:
     """What Graphviz's lexer reads from `"body"`, or None if the quote ends early."""
@@ -124,15 +128,28 @@ def _html_id_ok(text: str) -> bool:
 
 
 def dot_id(text: str) -> str:
-    """A DOT ID that Graphviz reads back as exactly `text`."""
+    """A DOT ID that Graphviz reads back as exactly `text`; `ExportError` if none can.
+
+    A backslash before a quote, at the end or before a newline cannot be
+    written in a quoted ID; an HTML-string ID takes the text as it is, but only
+    when its `<` and `>` balance. A text that fits neither (`C:\\dir>\\`)
+    has no DOT ID at all.
+    """
+    if len(text) > DOT_STRING_LIMIT:
+        raise ExportError(
+            f"serial number {text[:40]!r}... has {len(text)} characters; Graphviz reads "
+            f"at most {DOT_STRING_LIMIT} in a DOT ID: GraphML, JSON, CSV and the pictures hold it"
+        )
     quoted = text.replace('"', '\\"')
     if "\\" not in text or _lex_quoted(quoted) == text:
         return f'"{quoted}"'
-    # A backslash before a quote, at the end or before a newline cannot be
-    # written in a quoted ID; an HTML-string ID takes the text as it is.
     if text and _html_id_ok(text):
         return f"<{text}>"
-    return f'"{quoted}"'  # unrepresentable in DOT: the closest quoted form
+    raise ExportError(
+        f"serial number {text!r} cannot be written as a Graphviz DOT node ID (a backslash "
+        "Graphviz would read as an escape, and unbalanced < >); GraphML, JSON, CSV and the "
+        "pictures hold it"
+    )
 
 
 def dot_string(text: str) -> str:
@@ -142,26 +159,51 @@ def dot_string(text: str) -> str:
 
 
 def dot_html(text: str) -> str:
-    """Text for a Graphviz HTML-like label: XML-escaped, on one line."""
-    return xml_text(re.sub(r"[\t\r\n]", " ", text)).replace('"', "&quot;")
+    """Text for a Graphviz HTML-like label: XML-escaped, on one line.
+
+    Brackets go in as references: Graphviz 2.43 rejects a label text that
+    starts with `]`.
+    """
+    text = xml_text(re.sub(r"[\t\r\n]", " ", text))
+    return text.replace('"', "&quot;").replace("[", "&#91;").replace("]", "&#93;")
 
 
 # --- Mermaid ------------------------------------------------------------------------
 
-_MERMAID_CODED = re.compile(r'[#"<>&`\[\]{}()|]')
+_MERMAID_CODED = frozenset('#"<>&`[]{}()|:$\\')
+# Mermaid reads a backslash and `n` as a line break in a label with markup,
+# `$$...$$` as KaTeX, and `¶ß`, `ﬂ°` as its own placeholders: an empty span
+# after each of these characters keeps the pair from forming.
+_MERMAID_SPLIT = frozenset("\\$¶ﬂ")
+
+
+def mermaid_text(text: str) -> str:
+    """Text as Mermaid shows it: whitespace runs as one space, U+FFFD for what XML refuses."""
+    return xml_chars(" ".join(text.split()))
 
 
 def mermaid_label(text: str) -> str:
-    """Text for a quoted Mermaid label that Mermaid shows exactly as written.
+    """Text for a quoted Mermaid label that Mermaid shows exactly as `mermaid_text`.
 
-    Markup characters become Mermaid's `#NN;` codes. A backslash is followed
-    by an empty `<span>`: in a label holding markup, Mermaid turns a
-    backslash and an `n` into a line break. Whitespace runs show as one space,
-    characters XML cannot hold as U+FFFD (as in the SVG).
+    Markup characters, `:` (which with a `#...;` code on one line makes
+    Mermaid drop a `;` from a line naming `style` or `classDef`) and `$`
+    become Mermaid's `#NN;` codes.
     """
-    text = xml_chars(" ".join(text.split()))
-    text = _MERMAID_CODED.sub(lambda m: f"#{ord(m[0])};", text)
-    return text.replace("\\", "#92;<span></span>")
+    parts = []
+    for char in mermaid_text(text):
+        parts.append(f"#{ord(char)};" if char in _MERMAID_CODED else char)
+        if char in _MERMAID_SPLIT:
+            parts.append("<span></span>")
+    return "".join(parts)
+
+
+def mermaid_title_is_plain(text: str) -> bool:
+    """Whether Mermaid's front-matter title shows `text` as it is.
+
+    The title goes through DOMPurify, which cannot show a `<` as itself, and
+    Mermaid's placeholder pairs are not protected there.
+    """
+    return not any(char in text for char in "<¶ﬂ")
 
 
 def yaml_string(text: str) -> str:
@@ -240,8 +282,9 @@ def split_paths(text: str) -> list[list[str]]:
 
 # --- spreadsheets and terminals -----------------------------------------------------
 
-# OWASP's rule against CSV injection.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's rule against CSV injection, and the guard itself, so that removing
+# one leading `'` from any cell that has one always gives the value back.
+_GUARDED_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 
 def csv_cell(value: object) -> str:
@@ -249,7 +292,12 @@ def csv_cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text.startswith(_GUARDED_STARTS) else text
+
+
+def csv_value(cell: str) -> str:
+    """The value a CSV cell holds (the inverse of `csv_cell` for text): one leading `'` off."""
+    return cell[1:] if cell.startswith("'") else cell
 
 
 def terminal_text(text: str) -> str:

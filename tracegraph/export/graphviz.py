@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -52,7 +53,20 @@ def render(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> bytes:
         raise ExportError(f"Graphviz could not draw the {fmt.upper()}: {detail}")
     if fmt == "svg":
         return retitle(result.stdout, drawing)
+    if fmt == "pdf":
+        return _dated(result.stdout, str(graph.graph.get("generated_at", "")))
     return result.stdout
+
+
+def _dated(pdf: bytes, generated_at: str) -> bytes:
+    """The PDF with the genealogy's time as its creation date (cairo 1.16 writes now).
+
+    The date keeps its length, so the cross-reference offsets stay right.
+    """
+    digits = re.sub(r"\D", "", generated_at)[:14].encode()
+    if len(digits) != 14:
+        return pdf
+    return re.sub(rb"(/CreationDate \(D:)\d{14}", lambda m: m[1] + digits, pdf, count=1)
 
 
 def to_svg(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:

@@ -1,9 +1,9 @@
 """Mermaid flowchart, for Markdown pages that render it (GitHub, GitLab, wikis).
 
 Checked with the Mermaid CLI: every label and title reads exactly as the data
-says (`escape.mermaid_label`). The front-matter title goes through DOMPurify
-in Mermaid, which cannot show a `<` as itself, so a title holding `<` is the
-label of a frame around the diagram instead.
+says, whitespace runs shown as one space (`escape.mermaid_label`). The
+front-matter title goes through DOMPurify in Mermaid, which cannot show a `<`
+as itself, so such a title is the label of a frame around the diagram instead.
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ from __future__ import annotations
 import networkx as nx
 
 from tracegraph.export import style
-from tracegraph.export.escape import mermaid_label, yaml_string
+from tracegraph.export.escape import (
+    mermaid_label,
+    mermaid_text,
+    mermaid_title_is_plain,
+    yaml_string,
+)
 
 
 def _class_lines(name: str, definition: str, members: list[str]) -> list[str]:
@@ -54,8 +59,8 @@ def to_mermaid(graph: nx.DiGraph) -> str:
     """The genealogy as a top-down Mermaid flowchart, units coloured by part number."""
     ids = {serial: f"u{i}" for i, serial in enumerate(sorted(graph))}
     heading, details = style.title_lines(graph)
-    framed = "<" in heading
-    lines = [] if framed else ["---", f"title: {yaml_string(heading)}", "---"]
+    framed = not mermaid_title_is_plain(heading)
+    lines = [] if framed else ["---", f"title: {yaml_string(mermaid_text(heading))}", "---"]
     lines += ["flowchart TD", f"  %% {' '.join(details.split())}"]
     indent = "    " if framed else "  "
     if framed:

@@ -27,6 +27,14 @@ TOP_LEVEL_BORDER = "#1f3a93"
 BORDER = "#4d4d4d"
 EDGE_COLOUR = "#666666"
 FONT = "Helvetica"
+# Characters of one line of text a picture shows: Graphviz refuses a string over
+# 16,384 characters, and no reader wants more than a line of a part name.
+LINE_LIMIT = 200
+
+
+def clip(text: str, limit: int = LINE_LIMIT) -> str:
+    """Text for one line of a picture: at most `limit` characters, `…` where cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def part_colours(graph: nx.DiGraph) -> dict[str, str]:
@@ -54,7 +62,8 @@ def unit_lines(attributes: dict[str, object]) -> tuple[str, str, str]:
     part = str(attributes.get("part_number", ""))
     revision = str(attributes.get("revision", ""))
     part_line = f"{part} rev {revision}" if revision else part
-    return str(attributes.get("serial_number", "")), part_line, str(attributes.get("part_name", ""))
+    serial = str(attributes.get("serial_number", ""))
+    return clip(serial), clip(part_line), clip(str(attributes.get("part_name", "")))
 
 
 def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
@@ -71,7 +80,7 @@ def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
     details.append(f"source {info.get('source', '') or 'unknown'}")
     details.append(f"generated {info.get('generated_at', '')}")
     heading = "Recall impact of" if info.get("analysis") == "recall impact" else "Genealogy of"
-    return f"{heading} {info.get('seeds', '')}", " · ".join(details)
+    return clip(f"{heading} {info.get('seeds', '')}"), clip(" · ".join(details), 2 * LINE_LIMIT)
 
 
 def marks(attributes: dict[str, object]) -> list[str]:
@@ -91,7 +100,7 @@ def tooltip_lines(attributes: dict[str, object]) -> list[str]:
     serial, part_line, name = unit_lines(attributes)
     lines = [serial]
     if part_line or name:
-        lines.append(f"{part_line} {name}".strip())
+        lines.append(clip(f"{part_line} {name}".strip()))
     facts = (
         ("batch", "batch"),
         ("created", "created_at"),
@@ -101,7 +110,7 @@ def tooltip_lines(attributes: dict[str, object]) -> list[str]:
         ("procedure", "procedure"),
         ("sample", "sample"),
     )
-    lines += [f"{label}: {attributes[key]}" for label, key in facts if attributes.get(key)]
+    lines += [clip(f"{label}: {attributes[key]}") for label, key in facts if attributes.get(key)]
     if attributes.get("status") == "missing":
         lines.append("missing: the API answers 404")
     return lines

@@ -5,7 +5,9 @@ A spreadsheet reading CSV turns `0123` into 123, `1E5` into 100000,
 In XLSX every text is a text cell (never a formula, and no visible guard),
 numbers and booleans are typed, and dates are real dates (UTC). Each sheet
 has a frozen header, an autofilter and column widths fitted to the values.
-Written with XlsxWriter; the same data gives the same bytes.
+Control characters are kept, in the `_xHHHH_` form of the format (Excel and
+LibreOffice read them back). Written with XlsxWriter; the same data gives the
+same bytes.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from typing import Any
 import networkx as nx
 import xlsxwriter
 
+from tracegraph.errors import ExportError
 from tracegraph.export.csv import unit_rows
-from tracegraph.export.escape import PATH_SEPARATOR, join_items, xml_chars
+from tracegraph.export.escape import PATH_SEPARATOR, join_items
 from tracegraph.export.impact import IMPACT_COLUMNS, affected_fields
 from tracegraph.impact import ImpactReport
 
 Row = Sequence[object]
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MIN_WIDTH, MAX_WIDTH = 8, 60
+MAX_CELL = 32_767  # characters a spreadsheet cell holds
 _DATE_COLUMNS = frozenset({"created_at", "top_created_at", "generated_at", "captured_at"})
 
 
@@ -43,12 +47,13 @@ def as_date(text: str) -> datetime | None:
 
 @dataclass
 class Table:
-    """One sheet: rows of cells under a header, optionally below some lines of context."""
+    """One sheet: rows of cells under a header, and optionally facts beside it."""
 
     name: str
     header: Sequence[str]
     rows: Sequence[Row] = field(default_factory=list)
-    preamble: Sequence[Row] = field(default_factory=list)  # lines above the header
+    # Label and value pairs, in two columns right of the table (the summary's facts).
+    facts: Sequence[tuple[str, object]] = field(default_factory=list)
 
 
 class _Writer:
@@ -73,18 +78,17 @@ class _Writer:
     def sheet(self, table: Table) -> None:
         sheet = self.book.add_worksheet(table.name)
         widths = [len(name) for name in table.header]
-        for number, line in enumerate(table.preamble):
-            for column, value in enumerate(line):
-                name = str(line[0]) if column else None  # a value, named by its line's label
-                self._cell(sheet, number, column, value, name, widths)
-        top = len(table.preamble)
         for column, name in enumerate(table.header):
-            sheet.write_string(top, column, xml_chars(name), self.bold)
-        for number, row in enumerate(table.rows, start=top + 1):
+            sheet.write_string(0, column, name, self.bold)
+        for number, row in enumerate(table.rows, start=1):
             for column, value in enumerate(row):
                 self._cell(sheet, number, column, value, table.header[column], widths)
-        sheet.freeze_panes(top + 1, 0)
-        sheet.autofilter(top, 0, top + len(table.rows), max(len(table.header) - 1, 0))
+        beside = len(table.header) + 1
+        for number, (label, value) in enumerate(table.facts):
+            self._cell(sheet, number, beside, label, None, widths, self.bold)
+            self._cell(sheet, number, beside + 1, value, label, widths)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, len(table.rows), max(len(table.header) - 1, 0))
         for column, width in enumerate(widths):
             sheet.set_column(column, column, min(MAX_WIDTH, max(MIN_WIDTH, width + 2)))
 
@@ -96,6 +100,7 @@ class _Writer:
         value: object,
         name: str | None,
         widths: list[int],
+        form: Any = None,
     ) -> None:
         if isinstance(value, bool):
             sheet.write_boolean(row, column, value)
@@ -104,13 +109,16 @@ class _Writer:
             sheet.write_number(row, column, value)
             text = str(value)
         else:
-            text = xml_chars(str(value))
+            text = str(value)
             moment = as_date(text) if name in _DATE_COLUMNS and text else None
             if moment is not None:
                 sheet.write_datetime(row, column, moment, self.date)
                 text = DATE_FORMAT
-            else:
-                sheet.write_string(row, column, text)
+            elif sheet.write_string(row, column, text, form) == -2:
+                raise ExportError(
+                    f"a {name or 'text'} of {len(text)} characters does not fit a spreadsheet "
+                    f"cell (at most {MAX_CELL}); CSV and JSON hold it"
+                )
         while column >= len(widths):
             widths.append(0)
         widths[column] = max(widths[column], len(text))
@@ -146,17 +154,15 @@ def impact_xlsx(report: ImpactReport) -> bytes:
         rows=[
             [p.part_number, p.revision, p.part_name, p.units, p.suspects] for p in report.by_part
         ],
-        preamble=[
-            ["asked", report.asked],
-            ["source", report.source],
-            ["generated_at", report.generated_at],
-            ["suspect units found", len(report.suspects)],
-            ["top-level units affected", len(report.affected)],
-            ["loose suspect units", len(report.loose)],
-            ["suspects unknown (404)", join_items(report.missing)],
-            ["warnings", len(report.warnings)],
-            [],
-            ["affected top-level units by part"],
+        facts=[
+            ("asked", report.asked),
+            ("source", report.source),
+            ("generated_at", report.generated_at),
+            ("suspect units found", len(report.suspects)),
+            ("top-level units affected", len(report.affected)),
+            ("loose suspect units", len(report.loose)),
+            ("suspects unknown (404)", join_items(report.missing)),
+            ("warnings", len(report.warnings)),
         ],
     )
     affected = Table(
