@@ -87,25 +87,34 @@ def graphml_schema() -> Any:
     return etree.XMLSchema(etree.parse(str(CLIENTS / "graphml" / "graphml.xsd")))
 
 
-def render_mermaid(diagrams: Sequence[str], folder: Path) -> list[str]:
-    """Each diagram rendered to SVG by the Mermaid CLI, in one browser start.
+def render_mermaid(diagrams: Sequence[str], folder: Path, processes: int = 2) -> list[str]:
+    """Each diagram rendered to SVG by the Mermaid CLI, in a few browser starts at once.
 
     Fails with the CLI's own message when it rejects any of them.
     """
     command = mmdc()
     config = folder / "puppeteer.json"
     config.write_text(json.dumps({"executablePath": chromium(), "args": CHROMIUM_ARGS}))
-    document = folder / "diagrams.md"
-    document.write_text("".join(f"```mermaid\n{text}```\n\n" for text in diagrams))
-    done = subprocess.run(
-        [command, "-p", str(config), "-i", str(document), "-o", str(folder / "out.md")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"Mermaid CLI rejected a diagram:\n{done.stdout}\n{done.stderr}"
-    return [(folder / f"out-{i}.svg").read_text() for i in range(1, len(diagrams) + 1)]
+    running = []
+    batches = [list(range(len(diagrams)))[i::processes] for i in range(processes)]
+    for number, batch in enumerate(b for b in batches if b):
+        document = folder / f"diagrams{number}.md"
+        document.write_text("".join(f"```mermaid\n{diagrams[i]}```\n\n" for i in batch))
+        out = folder / f"out{number}.md"
+        process = subprocess.Popen(
+            [command, "-p", str(config), "-i", str(document), "-o", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        running.append((process, batch, out))
+    rendered: dict[int, str] = {}
+    for process, batch, out in running:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, f"Mermaid CLI rejected a diagram:\n{stdout}\n{stderr}"
+        for place, index in enumerate(batch, start=1):
+            rendered[index] = out.with_name(f"{out.stem}-{place}.svg").read_text()
+    return [rendered[i] for i in range(len(diagrams))]
 
 
 @contextmanager

@@ -72,12 +72,11 @@ def server(drones: dict[str, Any]) -> Iterator[TofuPilotServer]:
 
 def build_small_graph() -> Any:
     """DRN-1 > FC-1 (the seed) > CAP-1 (failed) and CAP-9 (dangling: 404)."""
-    import asyncio
-
     from tests.builders import Factory
     from tracegraph.crawl import crawl_genealogy
     from tracegraph.graph import build_graph
     from tracegraph.snapshot import SnapshotSource
+    from tracegraph.tracing import run_sync
 
     f = Factory().unit("DRN-1", "DRN", batch="D1", name="Drone")
     f.unit("FC-1", "FC", parent="DRN-1", name="Flight controller", revision="C")
@@ -86,7 +85,8 @@ def build_small_graph() -> Any:
     snapshot["units"]["FC-1"]["children"].append(
         {"id": "u-x", "serial_number": "CAP-9", "part": None}
     )
-    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["FC-1"]))
+    # run_sync: also from tests that run beside an event loop (Playwright's).
+    genealogy = run_sync(crawl_genealogy(SnapshotSource(snapshot), ["FC-1"]))
     return build_graph(genealogy, seeds_label="unit FC-1")
 
 

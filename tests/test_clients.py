@@ -2,16 +2,15 @@
 
 The files come from the real command, on the samples and on a genealogy of
 hostile serial numbers; each client must read them, and read them exactly.
+Mermaid has a file of its own, test_mermaid.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,44 +19,16 @@ import pytest
 from click.testing import CliRunner
 
 from tests import clients
-from tests.builders import HOSTILE_NAMES, HOSTILE_SERIALS, Factory
 from tests.conftest import EXPECTED, SAMPLE, build_small_graph
+from tests.hostile import HOSTILE_UNITS, hostile_graph, hostile_snapshot
 from tracegraph.cli import main
-from tracegraph.crawl import crawl_genealogy
 from tracegraph.export import style
 from tracegraph.export.escape import serial_from_graphml_id, xml_chars
 from tracegraph.export.pydot_graph import to_pydot
-from tracegraph.graph import build_graph
-from tracegraph.snapshot import SnapshotSource, dump_snapshot
+from tracegraph.snapshot import dump_snapshot
 
 SVG = "{http://www.w3.org/2000/svg}"
-XHTML = "{http://www.w3.org/1999/xhtml}"
 EPOCH = "1795165200"
-# Seeds whose titles Mermaid would misread: markup, its placeholders, KaTeX, codes.
-HOSTILE_UNITS = sorted(
-    [*HOSTILE_SERIALS, "ROOT-1", *(f"NAME-{i}" for i in range(len(HOSTILE_NAMES)))]
-)
-TITLED = ["<b>bold</b>", "a¶ßb", "$$x$$", "style:#1;", "x#35;y", "C:\\new", "'quote"]
-
-
-@dataclass(frozen=True)
-class Case:
-    """One command's outputs, and the graph they show."""
-
-    name: str
-    args: list[str]
-    graph: nx.DiGraph | None = None  # the genealogy, when the test needs its serials
-
-
-def hostile_snapshot() -> dict[str, Any]:
-    """ROOT-1 holding one unit per hostile serial, each of its own part and batch,
-    and one unit per hostile part name."""
-    factory = Factory().unit("ROOT-1", "TOP", name="Top", batch="ROOT")
-    for serial in HOSTILE_SERIALS:
-        factory.unit(serial, f"P{serial}", parent="ROOT-1", batch=serial, name=f"name {serial}")
-    for i, name in enumerate(HOSTILE_NAMES):
-        factory.unit(f"NAME-{i}", f"N{i}", parent="ROOT-1", name=name)
-    return factory.snapshot()
 
 
 def cli(*args: str) -> None:
@@ -80,102 +51,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     cli("batch", "CAP-2407", "--source", str(SAMPLE), *outputs("batch"))
     cli("impact", "CAP-2407", "--source", str(SAMPLE), "-q", *outputs("impact"))
     cli("unit", "ROOT-1", "--source", str(hostile), *outputs("hostile"))
-    for i, seed in enumerate(TITLED):
-        cli("unit", seed, "--source", str(hostile), *outputs(f"titled{i}", ("mmd",)))
     yield folder
-
-
-def hostile_graph() -> nx.DiGraph:
-    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(hostile_snapshot()), ["ROOT-1"]))
-    return build_graph(genealogy, seeds_label="unit ROOT-1")
-
-
-def shown(text: str) -> str:
-    """How a picture shows text: whitespace runs as one space, what XML cannot hold as U+FFFD."""
-    return xml_chars(" ".join(text.split()))
-
-
-# --- Mermaid CLI -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def mermaid(written: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Every .mmd written (and the hand-written expected one) rendered by the Mermaid CLI."""
-    names = ["unit", "batch", "impact", "hostile", *(f"titled{i}" for i in range(len(TITLED)))]
-    texts = [(written / f"{name}.mmd").read_text() for name in names]
-    texts.append((EXPECTED / "small.mmd").read_text())
-    folder = tmp_path_factory.mktemp("mermaid")
-    return dict(zip([*names, "expected"], clients.render_mermaid(texts, folder), strict=True))
-
-
-def label_lines(group: Any) -> list[str]:
-    """The lines of a node's label as Mermaid drew them (split at its line breaks)."""
-    paragraph = next(group.iter(f"{XHTML}p"))
-    lines, current = [], [paragraph.text or ""]
-    for child in paragraph:
-        if child.tag == f"{XHTML}br":
-            lines.append("".join(current))
-            current = []
-        else:
-            current.append("".join(child.itertext()))
-        current.append(child.tail or "")
-    return [*lines, "".join(current)]
-
-
-def mermaid_labels(svg: str) -> dict[str, list[str]]:
-    """Node id (`u12`) -> the lines of its label, as Mermaid drew them."""
-    from lxml import etree
-
-    root = etree.fromstring(svg.encode())
-    labels = {}
-    for group in root.iter(f"{SVG}g"):
-        found = re.fullmatch(r".*-flowchart-(u\d+)-\d+", group.get("id") or "")
-        if found and "node" in (group.get("class") or ""):
-            labels[found[1]] = label_lines(group)
-    return labels
-
-
-def mermaid_title(svg: str) -> str:
-    """The diagram's title: the front-matter title's text, or the frame's label."""
-    from lxml import etree
-
-    root = etree.fromstring(svg.encode())
-    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
-    frames = [
-        "".join(g.itertext())
-        for g in root.iter(f"{SVG}g")
-        if "cluster" in (g.get("class") or "") and g.get("id")
-    ]
-    assert len(texts) + len(frames) == 1, (texts, frames)
-    return (texts or frames)[0]
-
-
-def test_every_mermaid_file_renders_with_the_mermaid_cli(mermaid: dict[str, str]) -> None:
-    for name, svg in mermaid.items():
-        assert "Syntax error" not in svg, name
-        assert 'class="node' in svg, name
-
-
-def test_mermaid_labels_read_exactly_as_the_data_says(mermaid: dict[str, str]) -> None:
-    graph = hostile_graph()
-    expected = {
-        f"u{i}": [shown(line) for line in style.unit_lines(graph.nodes[serial]) if line]
-        for i, serial in enumerate(sorted(graph))
-    }
-    assert mermaid_labels(mermaid["hostile"]) == expected
-    assert ["NAME-4", "N4 rev A", "a¶ßb ﬂ°amp¶ß"] in expected.values()  # one of them, spelled out
-
-
-def test_mermaid_titles_read_exactly_as_typed(mermaid: dict[str, str]) -> None:
-    assert mermaid_title(mermaid["hostile"]) == "Genealogy of unit ROOT-1"
-    for i, seed in enumerate(TITLED):
-        assert mermaid_title(mermaid[f"titled{i}"]) == f"Genealogy of unit {seed}"
-
-
-def test_mermaid_sample_pictures_show_every_unit(mermaid: dict[str, str], written: Path) -> None:
-    for name in ("unit", "batch", "impact"):
-        units = len(re.findall(r'^  u\d+\["', (written / f"{name}.mmd").read_text(), re.M))
-        assert len(mermaid_labels(mermaid[name])) == units > 10
 
 
 # --- GraphML: the schema, networkx, igraph ---------------------------------------------
@@ -294,14 +170,21 @@ def test_impact_workbook_has_the_sheets_a_quality_engineer_filters(written: Path
 # --- SVG in Chromium ---------------------------------------------------------------
 
 
-def test_svg_titles_name_units_and_links_in_chromium(written: Path) -> None:
-    graph = hostile_graph()
+@pytest.fixture(scope="module")
+def chromium_page() -> Iterator[Any]:
+    """One page of headless Chromium for the module's tests."""
     with clients.browser_page() as page:
-        page.goto((written / "hostile.svg").as_uri())
-        assert page.title() == style.title_lines(graph)[0]
-        nodes = page.eval_on_selector_all("g.node > title", "ts => ts.map(t => t.textContent)")
-        edges = page.eval_on_selector_all("g.edge > title", "ts => ts.map(t => t.textContent)")
-        tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")
+        yield page
+
+
+def test_svg_titles_name_units_and_links_in_chromium(written: Path, chromium_page: Any) -> None:
+    graph = hostile_graph()
+    page = chromium_page
+    page.goto((written / "hostile.svg").as_uri())
+    assert page.title() == style.title_lines(graph)[0]
+    nodes = page.eval_on_selector_all("g.node > title", "ts => ts.map(t => t.textContent)")
+    edges = page.eval_on_selector_all("g.edge > title", "ts => ts.map(t => t.textContent)")
+    tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")
     assert sorted(nodes) == sorted(xml_chars(s) for s in graph)  # line breaks and all
     assert sorted(edges) == sorted(f"{xml_chars(p)} → {xml_chars(c)}" for p, c in graph.edges)
     announced = {n.get("name", {}).get("value") for n in tree["nodes"]}
@@ -309,10 +192,11 @@ def test_svg_titles_name_units_and_links_in_chromium(written: Path) -> None:
     assert not any(re.fullmatch(r"u\d+", str(name)) for name in announced)
 
 
-def test_chromium_opens_the_png_and_poppler_the_pdf(written: Path, tmp_path: Path) -> None:
-    with clients.browser_page() as page:
-        page.goto((written / "unit.png").as_uri())
-        size = page.evaluate("[document.images[0].naturalWidth, document.images[0].naturalHeight]")
+def test_chromium_opens_the_png_and_poppler_the_pdf(written: Path, chromium_page: Any) -> None:
+    chromium_page.goto((written / "unit.png").as_uri())
+    size = chromium_page.evaluate(
+        "[document.images[0].naturalWidth, document.images[0].naturalHeight]"
+    )
     assert size[0] > 300 and size[1] > 200
     info = subprocess.run(
         [clients.pdfinfo(), str(written / "unit.pdf")], capture_output=True, text=True, check=True

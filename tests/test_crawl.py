@@ -8,7 +8,13 @@ import pytest
 
 from tests.builders import Factory, bike_factory, drone_factory
 from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
-from tracegraph.errors import CrawlLimitError, NotFoundError, RefusedError, SourceError
+from tracegraph.errors import (
+    CrawlLimitError,
+    NotFoundError,
+    RefusedError,
+    SourceError,
+    TransportError,
+)
 from tracegraph.graph import build_graph
 from tracegraph.impact import analyse_impact
 from tracegraph.snapshot import SnapshotSource
@@ -305,3 +311,47 @@ def test_trace_up_names_the_part_of_a_missing_top() -> None:
     del snapshot["units"]["GONE"]
     found = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["S"], scope=Scope.UP))
     assert found.missing["GONE"]["part"]["number"] == "PART"
+
+
+class FailingSource(SnapshotSource):
+    """One unit fails at once; every other request hangs until it is cancelled."""
+
+    def __init__(self, snapshot: dict[str, Any], failing: str) -> None:
+        super().__init__(snapshot)
+        self.failing = failing
+        self.started: list[str] = []
+        self.cancelled: list[str] = []
+
+    async def get_unit(self, serial: str) -> Record:
+        if serial == self.failing:
+            await asyncio.sleep(0.01)  # the others are in flight by now
+            raise TransportError(f"GET /v2/units/{serial} failed after 6 attempts: HTTP 503")
+        if serial not in ("ROOT",):
+            self.started.append(serial)
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled.append(serial)
+                raise
+        return await super().get_unit(serial)
+
+
+def test_one_failed_request_cancels_the_requests_in_flight() -> None:
+    f = Factory().unit("ROOT")
+    for i in range(10):
+        f.unit(f"C{i}", parent="ROOT")
+    source = FailingSource(f.snapshot(), failing="C3")
+
+    cancelled_when_it_failed: list[str] = []
+
+    async def crawl() -> None:
+        try:
+            await asyncio.wait_for(crawl_genealogy(source, ["ROOT"], concurrency=4), timeout=5)
+        finally:
+            cancelled_when_it_failed.extend(source.cancelled)
+
+    with pytest.raises(TransportError, match="C3 failed after 6 attempts"):
+        asyncio.run(crawl())
+    assert len(source.started) == 3  # concurrency 4: C3 and three more were in flight
+    # Cancelled and finished by the time the error reaches the caller: none left running.
+    assert sorted(cancelled_when_it_failed) == sorted(source.started)

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
+import os
 import random
+import re
 import subprocess
+import time
 import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -15,8 +22,8 @@ from tests.conftest import EXPECTED, hostile_graph, needs_graphviz
 from tracegraph.crawl import Genealogy, crawl_genealogy
 from tracegraph.errors import ExportError
 from tracegraph.export import export, format_for
-from tracegraph.export.dot import to_dot, to_drawing_dot
-from tracegraph.export.escape import dot_id, graphml_id, serial_from_graphml_id
+from tracegraph.export.dot import to_dot, to_drawing
+from tracegraph.export.escape import dot_id, graphml_id, serial_from_graphml_id, split_items
 from tracegraph.export.graphml import to_graphml
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
@@ -134,10 +141,21 @@ def test_text_tree_shows_control_characters_as_escapes() -> None:
     assert "line\\nbreak" in text and "tab\\there" in text
 
 
-def test_drawing_dot_numbers_the_nodes_but_keeps_the_picture(small_graph: nx.DiGraph) -> None:
-    drawing = to_drawing_dot(small_graph)
-    assert '"DRN-1" -> "FC-1"' not in drawing and "u2 -> u3;" in drawing
-    assert drawing.replace("u2", '"DRN-1"').replace("u3", '"FC-1"').count("->") == 3
+@needs_graphviz
+def test_drawing_dot_numbers_the_nodes_but_keeps_the_picture() -> None:
+    graph = hostile_graph()
+    drawing = to_drawing(graph)
+    done = subprocess.run(
+        ["dot", "-Tjson0"], input=drawing.dot.encode(), capture_output=True, check=True
+    )
+    read = json.loads(done.stdout)
+    names = [o["name"] for o in read["objects"]]
+    assert all(name.startswith("u") and name[1:].isdigit() for name in names)
+    assert sorted(drawing.titles[name] for name in names) == sorted(graph)
+    links = {
+        (drawing.titles[names[e["tail"]]], drawing.titles[names[e["head"]]]) for e in read["edges"]
+    }
+    assert links == set(graph.edges)
 
 
 def shuffled_genealogy(seed: int) -> Genealogy:
@@ -212,11 +230,26 @@ def inconsistent_graph() -> nx.DiGraph:
     return build_graph(genealogy, seeds_label="units R, P2")
 
 
-@pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "txt", "csv", "mmd"])
-def test_cycles_and_two_parents_still_export(fmt: str) -> None:
+def test_cycles_and_two_parents_still_export_every_unit_and_link() -> None:
     graph = inconsistent_graph()
     assert len(graph.graph["warnings"]) == 5
-    assert export(graph, fmt)
+    links = {("R", "A"), ("A", "B"), ("B", "A"), ("A", "C"), ("P2", "C")}
+    assert set(graph.edges) == links
+    data = json.loads(export(graph, "json"))
+    assert {(e["source"], e["target"]) for e in data["edges"]} == links
+    assert len(data["warnings"]) == 5
+    assert set(nx.parse_graphml(export(graph, "graphml").decode()).edges) == links
+    dot = export(graph, "dot").decode()
+    assert {
+        tuple(re.findall(r'"(\w+)"', line)) for line in dot.splitlines() if "->" in line
+    } == links
+    rows = list(csv.DictReader(io.StringIO(export(graph, "csv").decode("utf-8-sig"))))
+    assert {r["serial_number"]: split_items(r["parent"]) for r in rows}["C"] == ["A", "P2"]
+    mermaid = export(graph, "mmd").decode()
+    assert mermaid.count(" --> ") == len(links) and mermaid.count('["<b>') == 5
+    text = export(graph, "txt").decode()
+    assert all(f"{serial}  " in text for serial in ("R", "A", "B", "C", "P2"))
+    assert "5 warning(s):" in text
 
 
 @needs_graphviz
@@ -270,3 +303,74 @@ def test_a_text_too_long_for_a_spreadsheet_cell_is_an_error_not_a_cut() -> None:
     genealogy = asyncio.run(crawl_genealogy(SnapshotSource(factory.snapshot()), ["ROOT"]))
     with pytest.raises(ExportError, match="40000 characters does not fit a spreadsheet cell"):
         export(build_graph(genealogy, seeds_label="unit ROOT"), "xlsx")
+
+
+def fake_dot(folder: Path, script: str) -> None:
+    """A `dot` on PATH that behaves badly."""
+    dot = folder / "dot"
+    dot.write_text("#!/bin/sh\n" + script + "\n")
+    dot.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("script", "message"),
+    [
+        ("echo 'Error: syntax error in line 3' >&2; exit 1", "syntax error in line 3"),
+        ("exit 2", "'dot' exited with status 2"),
+        ("cat >/dev/null; exit 0", "'dot' wrote nothing"),
+        ("kill -SEGV $$", r"'dot' crashed \(SIGSEGV\)"),
+    ],
+)
+def test_a_failing_graphviz_is_one_clear_error(
+    small_graph: nx.DiGraph,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    script: str,
+    message: str,
+) -> None:
+    fake_dot(tmp_path, script)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with pytest.raises(ExportError, match=f"Graphviz could not draw the SVG: {message}"):
+        export(small_graph, "svg")
+
+
+def test_a_graphviz_that_takes_too_long_is_stopped(
+    small_graph: nx.DiGraph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dot(tmp_path, "exec sleep 30")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    started = time.monotonic()
+    with pytest.raises(ExportError, match=r"longer than 0\.5 s .*raise --layout-timeout"):
+        export(small_graph, "svg", layout_timeout=0.5)
+    assert time.monotonic() - started < 10
+
+
+def test_many_leaves_under_one_parent_are_staggered_over_a_few_ranks() -> None:
+    from tracegraph.export.layout import STAGGER_MAX_RANKS, stagger
+
+    f = Factory().unit("BOARD")
+    for i in range(30):
+        f.unit(f"CAP-{i:02}", parent="BOARD")
+    f.unit("SUB", parent="BOARD").unit("LEAF", parent="SUB")
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(f.snapshot()), ["BOARD"]))
+    graph = build_graph(genealogy, seeds_label="unit BOARD")
+    lengths = stagger(graph)
+    ranks = Counter(lengths.get(("BOARD", f"CAP-{i:02}"), 1) for i in range(30))
+    assert sorted(ranks) == list(range(1, STAGGER_MAX_RANKS + 1))  # spread over 4 ranks
+    assert max(ranks.values()) - min(ranks.values()) <= 1  # evenly
+    assert ("BOARD", "SUB") not in lengths and ("SUB", "LEAF") not in lengths  # a lone leaf stays
+
+
+@needs_graphviz
+def test_staggered_leaves_come_out_on_several_rows_of_the_picture() -> None:
+    f = Factory().unit("BOARD")
+    for i in range(30):
+        f.unit(f"CAP-{i:02}", parent="BOARD")
+    genealogy = asyncio.run(crawl_genealogy(SnapshotSource(f.snapshot()), ["BOARD"]))
+    svg = ET.fromstring(export(build_graph(genealogy, seeds_label="unit BOARD"), "svg"))
+    rows = set()
+    for group in svg.iter(f"{SVG_NS}g"):
+        title = group.find(f"{SVG_NS}title")
+        if group.get("class") == "node" and title is not None and title.text != "BOARD":
+            rows.add(group.find(f".//{SVG_NS}text").get("y"))
+    assert len(rows) == 4

@@ -20,7 +20,7 @@ import pytest
 
 from tests.builders import Factory
 from tests.conftest import API_KEY, assert_sdk_accepts, needs_graphviz
-from tests.test_cli import one_error_line, tracegraph
+from tests.running import one_error_line, tracegraph
 from tests.tofupilot_server import TofuPilotServer
 from tracegraph.crawl import Scope, crawl_genealogy
 from tracegraph.export.csv import to_csv

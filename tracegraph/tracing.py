@@ -28,7 +28,7 @@ from tracegraph.crawl import (
     crawl_genealogy,
     resolve_batches,
 )
-from tracegraph.errors import ExportError, TracegraphError
+from tracegraph.errors import TracegraphError
 from tracegraph.export import ExportOptions, export_with, format_for
 from tracegraph.files import write_atomically
 from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
@@ -334,8 +334,6 @@ def render(result: nx.DiGraph | ImpactReport, fmt: str, options: ExportOptions) 
     """A graph, or an impact report and its graph, in the format named."""
     report = result if isinstance(result, ImpactReport) else None
     graph = report.graph if report is not None else result
-    if graph is None:
-        raise ExportError("this impact report carries no graph to draw; write a report format")
     return export_with(graph, fmt, report, options)
 
 

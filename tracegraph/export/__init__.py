@@ -141,14 +141,16 @@ def format_for(path: str, override: str | None = None, *, report: bool = False) 
 
 
 def export_with(
-    graph: nx.DiGraph, fmt: str, report: ImpactReport | None, options: ExportOptions
+    graph: nx.DiGraph | None, fmt: str, report: ImpactReport | None, options: ExportOptions
 ) -> bytes:
-    """`export`, with the options already gathered."""
+    """`export`, with the options already gathered (`graph` may be None for a report format)."""
     name = format_name(fmt, report=True)
     if name in REPORTS:
         if report is None:
             raise ExportError(f"format {fmt!r} needs a recall impact report (tracegraph impact)")
         made = REPORTS[name](report)
+    elif graph is None:
+        raise ExportError("this impact report carries no graph to draw; write a report format")
     else:
         made = EXPORTERS[name](graph, options)
     return made.encode("utf-8") if isinstance(made, str) else made

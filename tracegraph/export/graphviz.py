@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 
 import networkx as nx
@@ -48,14 +49,28 @@ def render(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> bytes:
     except OSError as error:
         raise ExportError(f"cannot run Graphviz's 'dot': {error.strerror}") from None
     if result.returncode != 0 or not result.stdout:
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[-1] if message else f"exit status {result.returncode}"
-        raise ExportError(f"Graphviz could not draw the {fmt.upper()}: {detail}")
+        raise ExportError(f"Graphviz could not draw the {fmt.upper()}: {_failure(result)}")
     if fmt == "svg":
         return retitle(result.stdout, drawing)
     if fmt == "pdf":
         return _dated(result.stdout, str(graph.graph.get("generated_at", "")))
     return result.stdout
+
+
+def _failure(result: subprocess.CompletedProcess[bytes]) -> str:
+    """What went wrong in Graphviz, in one line."""
+    if result.returncode < 0:
+        try:
+            name = signal.Signals(-result.returncode).name
+        except ValueError:
+            name = f"signal {-result.returncode}"
+        return f"'dot' crashed ({name})"
+    message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+    if message:
+        return message[-1].removeprefix("Error: ")
+    if result.returncode:
+        return f"'dot' exited with status {result.returncode}"
+    return "'dot' wrote nothing"
 
 
 def _dated(pdf: bytes, generated_at: str) -> bytes:
