@@ -55,7 +55,7 @@ def test_text_tree_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None
 
 
 def test_json_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
-    assert to_json(small_graph) == (EXPECTED / "small.json").read_text()
+    assert to_json(small_graph) == (EXPECTED / "small.json").read_bytes()
 
 
 def test_graphml_is_exactly_the_expected_text(small_graph: nx.DiGraph) -> None:
@@ -72,6 +72,14 @@ def test_mermaid_labels_escape_markup_and_quotes() -> None:
     node_lines = [line for line in text.splitlines() if '["<b>' in line]
     assert len(node_lines) == len(HOSTILE)  # a line break in a serial never splits a line
     assert '"<b>line break</b>' in text
+
+
+def test_json_is_the_standard_librarys_indented_json_byte_for_byte() -> None:
+    from tracegraph.export.json import to_node_link
+
+    graph = hostile_graph()
+    expected = json.dumps(to_node_link(graph), indent=2, ensure_ascii=False) + "\n"
+    assert to_json(graph) == expected.encode("utf-8")
 
 
 def test_json_reads_back_into_networkx_with_every_attribute(small_graph: nx.DiGraph) -> None:

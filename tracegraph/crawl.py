@@ -35,6 +35,8 @@ from tracegraph.genealogy import (
     reference_serial,
     unit_references,
 )
+from tracegraph.heap import collector_paused
+from tracegraph.snapshot import SnapshotSource
 from tracegraph.source import BatchFilters, Record, Source
 from tracegraph.walk_up import WalkUp
 
@@ -164,7 +166,26 @@ class _Crawl:
                 raise
             self.ledger.not_found(serial, error)
 
+    def _run_at_once(self, source: SnapshotSource) -> None:
+        """The crawl of a snapshot: every answer is there at once, so no task per unit."""
+        with collector_paused():
+            while self.queue:
+                serial = self.queue.popleft()
+                self.ledger.requests += 1
+                try:
+                    unit = source.unit_now(serial)
+                except (NotFoundError, RefusedError) as error:
+                    self.ledger.not_found(serial, error)
+                else:
+                    self._fetched(serial, unit)
+        if self.on_progress is not None:
+            found = len(self.ledger.units) + len(self.ledger.missing)
+            self.on_progress(Progress(found, 0, 0, self.ledger.requests))
+
     async def run(self) -> None:
+        if type(self.source) is SnapshotSource:  # not a subclass that answers otherwise
+            self._run_at_once(self.source)
+            return
         in_flight: dict[asyncio.Task[Record], str] = {}
         try:
             while self.queue or in_flight:

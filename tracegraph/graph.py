@@ -15,6 +15,7 @@ import networkx as nx
 
 from tracegraph._version import __version__
 from tracegraph.genealogy import Genealogy, reference_serial, unit_references
+from tracegraph.heap import collector_paused
 from tracegraph.source import Record
 
 NODE_ATTRIBUTES = (
@@ -50,30 +51,43 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def _get(record: Any, *path: str) -> str:
-    for key in path:
-        if not isinstance(record, dict):
-            return ""
-        record = record.get(key)
-    return _text(record)
+def _field(record: Any, key: str) -> Any:
+    """`record[key]` when the record is an object that has it, else None."""
+    return record.get(key) if isinstance(record, dict) else None
 
 
 def unit_attributes(unit: Record) -> dict[str, str]:
     """The text attributes of a fetched unit (DESIGN §4)."""
+    part = _field(unit, "part")
+    run = _field(unit, "created_during")
     return {
-        "serial_number": _get(unit, "serial_number"),
-        "unit_id": _get(unit, "id"),
-        "part_number": _get(unit, "part", "number"),
-        "part_name": _get(unit, "part", "name"),
-        "revision": _get(unit, "part", "revision", "number"),
-        "batch": _get(unit, "batch", "number"),
-        "created_at": _get(unit, "created_at"),
-        "station": _get(unit, "created_by_station", "name"),
-        "created_by": _get(unit, "created_by_user", "name"),
-        "outcome": _get(unit, "created_during", "outcome"),
-        "procedure": _get(unit, "created_during", "procedure", "name"),
-        "sample": _get(unit, "sample"),
+        "serial_number": _text(_field(unit, "serial_number")),
+        "unit_id": _text(_field(unit, "id")),
+        "part_number": _text(_field(part, "number")),
+        "part_name": _text(_field(part, "name")),
+        "revision": _text(_field(_field(part, "revision"), "number")),
+        "batch": _text(_field(_field(unit, "batch"), "number")),
+        "created_at": _text(_field(unit, "created_at")),
+        "station": _text(_field(_field(unit, "created_by_station"), "name")),
+        "created_by": _text(_field(_field(unit, "created_by_user"), "name")),
+        "outcome": _text(_field(run, "outcome")),
+        "procedure": _text(_field(_field(run, "procedure"), "name")),
+        "sample": _text(_field(unit, "sample")),
     }
+
+
+def _node(genealogy: Genealogy, serial: str, seeds: set[str]) -> dict[str, object]:
+    """A node's attributes: the unit's, or what the reference to a missing unit says."""
+    unit = genealogy.units.get(serial)
+    if unit is not None:
+        attributes: dict[str, object] = {**unit_attributes(unit), "status": "ok"}
+    else:
+        attributes = {**unit_attributes(genealogy.missing[serial]), "status": "missing"}
+        attributes.update(created_at="", batch="")
+    attributes.update(
+        serial_number=serial, seed=serial in seeds, depth=genealogy.depths.get(serial, 0)
+    )
+    return attributes
 
 
 def build_graph(
@@ -97,27 +111,12 @@ def build_graph(
         scope=genealogy.scope.value,
     )
     seeds = set(genealogy.seeds)
-    for serial in sorted(set(genealogy.units) | set(genealogy.missing)):
-        unit = genealogy.units.get(serial)
-        if unit is not None:
-            attributes = unit_attributes(unit)
-            attributes["serial_number"] = serial
-            status = "ok"
-        else:
-            attributes = unit_attributes(genealogy.missing[serial])
-            attributes.update(serial_number=serial, created_at="", batch="")
-            status = "missing"
-        graph.add_node(
-            serial,
-            **attributes,
-            seed=serial in seeds,
-            depth=genealogy.depths.get(serial, 0),
-            status=status,
-        )
-    edges, link_warnings = links(genealogy, set(graph))
-    warnings = [*genealogy.warnings, *link_warnings]
-    graph.add_edges_from(sorted(edges), relation="contains")
-    warnings.extend(structure_warnings(graph))
+    with collector_paused():
+        serials = sorted(genealogy.units.keys() | genealogy.missing.keys())
+        graph.add_nodes_from((serial, _node(genealogy, serial, seeds)) for serial in serials)
+        edges, link_warnings = links(genealogy, set(graph))
+        graph.add_edges_from(sorted(edges), relation="contains")
+        warnings = [*genealogy.warnings, *link_warnings, *structure_warnings(graph)]
     graph.graph["warnings"] = sorted(set(warnings))
     return graph
 
@@ -165,10 +164,9 @@ def links(genealogy: Genealogy, serials: set[str]) -> tuple[set[tuple[str, str]]
 
 def structure_warnings(graph: nx.DiGraph) -> Iterable[str]:
     """Warnings about shapes a genealogy must not have: two parents, cycles."""
-    for serial in sorted(graph):
+    for serial in sorted(s for s, parents in graph.in_degree() if parents > 1):
         parents = sorted(graph.predecessors(serial))
-        if len(parents) > 1:
-            yield f"unit {serial!r} has more than one parent: " + ", ".join(map(repr, parents))
+        yield f"unit {serial!r} has more than one parent: " + ", ".join(map(repr, parents))
     for component in nx.strongly_connected_components(graph):
         if len(component) > 1 or any(graph.has_edge(s, s) for s in component):
             yield "cycle among units " + ", ".join(map(repr, sorted(component)))

@@ -20,6 +20,7 @@ from tracegraph.export.options import ExportOptions
 from tracegraph.export.pydot_graph import to_pydot
 from tracegraph.export.text import to_text
 from tracegraph.export.xlsx import impact_xlsx, to_xlsx
+from tracegraph.heap import collector_paused
 from tracegraph.impact import ImpactReport
 
 __all__ = [
@@ -145,15 +146,18 @@ def export_with(
 ) -> bytes:
     """`export`, with the options already gathered (`graph` may be None for a report format)."""
     name = format_name(fmt, report=True)
-    if name in REPORTS:
-        if report is None:
-            raise ExportError(f"format {fmt!r} needs a recall impact report (tracegraph impact)")
-        made = REPORTS[name](report)
-    elif graph is None:
-        raise ExportError("this impact report carries no graph to draw; write a report format")
-    else:
-        made = EXPORTERS[name](graph, options)
-    return made.encode("utf-8") if isinstance(made, str) else made
+    with collector_paused():  # exporters make millions of short-lived strings
+        if name in REPORTS:
+            if report is None:
+                raise ExportError(
+                    f"format {fmt!r} needs a recall impact report (tracegraph impact)"
+                )
+            made = REPORTS[name](report)
+        elif graph is None:
+            raise ExportError("this impact report carries no graph to draw; write a report format")
+        else:
+            made = EXPORTERS[name](graph, options)
+        return made.encode("utf-8") if isinstance(made, str) else made
 
 
 def export(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from tracegraph.export import style
-from tracegraph.export.escape import dot_html, dot_id, dot_string, xml_chars
+from tracegraph.export.escape import dot_html, dot_id, dot_tooltip_line
 from tracegraph.export.layout import plan_layout
 
 GRAPH_NAME = "genealogy"
@@ -35,10 +35,7 @@ class Drawing:
 
 
 def _tooltip(attributes: dict[str, object]) -> str:
-    # Graphviz copies entity-like text into SVG as is, so `&` goes in pre-escaped.
-    lines = [line.replace("&", "&amp;") for line in style.tooltip_lines(attributes)]
-    text = "\n".join(xml_chars(line) for line in lines)
-    return dot_string(text).replace("\n", "\\n")
+    return '"' + "\\n".join(map(dot_tooltip_line, style.tooltip_lines(attributes))) + '"'
 
 
 def _node_label(attributes: dict[str, object]) -> str:

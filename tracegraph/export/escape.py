@@ -8,10 +8,15 @@ each rule lives here, next to its inverse where a reader needs one.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
 from tracegraph.errors import ExportError
+
+# Escaping is pure and the same texts come back thousands of times in a big
+# genealogy (part names, batches, stations): each function keeps its answers.
+_CACHED = 1 << 16
 
 # --- XML (SVG titles, GraphML, HTML) ----------------------------------------------
 
@@ -20,11 +25,13 @@ from tracegraph.errors import ExportError
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def xml_chars(text: str) -> str:
     """Text without the characters XML 1.0 cannot hold (each becomes U+FFFD)."""
     return _XML_INVALID.sub("\ufffd", text)
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def xml_text(text: str) -> str:
     """Text for XML element content (a carriage return as a reference, which XML keeps)."""
     return (
@@ -36,6 +43,7 @@ def xml_text(text: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def xml_attribute(text: str) -> str:
     """Text for a double-quoted XML attribute; tabs and line breaks survive as references."""
     return xml_text(text).replace('"', "&quot;").replace("\t", "&#9;").replace("\n", "&#10;")
@@ -51,6 +59,7 @@ _ID_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 STAND_IN_PREFIX = "x:"
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def graphml_id(serial: str) -> str:
     """The GraphML node id of a serial: itself when it is a plain NMTOKEN, else a stand-in.
 
@@ -152,12 +161,24 @@ def dot_id(text: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def dot_string(text: str) -> str:
     """A quoted DOT escString: backslashes and quotes escaped, never interpreted."""
     text = xml_chars(text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@functools.lru_cache(maxsize=_CACHED)
+def dot_tooltip_line(text: str) -> str:
+    """One line of a tooltip, inside a quoted DOT string (lines join with `\\n`).
+
+    Graphviz copies entity-like text into SVG as it is, so `&` goes in pre-escaped.
+    """
+    text = xml_chars(text).replace("&", "&amp;")
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+@functools.lru_cache(maxsize=_CACHED)
 def dot_html(text: str) -> str:
     """Text for a Graphviz HTML-like label: XML-escaped, on one line.
 
@@ -182,6 +203,7 @@ def mermaid_text(text: str) -> str:
     return xml_chars(" ".join(text.split()))
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def mermaid_label(text: str) -> str:
     """Text for a quoted Mermaid label that Mermaid shows exactly as `mermaid_text`.
 
@@ -300,6 +322,7 @@ def csv_value(cell: str) -> str:
     return cell[1:] if cell.startswith("'") else cell
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def terminal_text(text: str) -> str:
     """Text that cannot drive a terminal: control, format and bidi characters as escapes.
 

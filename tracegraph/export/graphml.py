@@ -27,45 +27,36 @@ HEADER = (
 )
 
 
-def _type_of(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "double"
-    return "string"
+_TYPES = {bool: "boolean", int: "int", float: "double"}
 
 
-def _value(value: object) -> str:
+def _text(value: object) -> str:
+    """A data value as GraphML text, escaped for XML."""
+    if isinstance(value, str):
+        return xml_text(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "\n".join(map(str, value))
-    return str(value)
+        return xml_text("\n".join(map(str, value)))
+    return xml_text(str(value))
 
 
 def _key_types(records: Iterable[Mapping[str, object]]) -> dict[str, str]:
     """Each attribute's GraphML type; an attribute of mixed types is a string."""
+    kinds = {(name, type(value)) for record in records for name, value in record.items()}
     types: dict[str, str] = {}
-    for record in records:
-        for name, value in record.items():
-            kind = _type_of(value)
-            if types.setdefault(name, kind) != kind:
-                types[name] = "string"
+    for name, kind in kinds:
+        graphml_type = _TYPES.get(kind, "string")
+        if types.setdefault(name, graphml_type) != graphml_type:
+            types[name] = "string"
     return dict(sorted(types.items()))
-
-
-def _node_data(graph: nx.DiGraph, serial: str) -> dict[str, object]:
-    attributes = dict(graph.nodes[serial])
-    name = str(attributes.get("serial_number", serial))
-    return {**attributes, "label": name, "name": name}
 
 
 def _lines(graph: nx.DiGraph) -> Iterator[str]:
     graph_types = _key_types([graph.graph])
-    node_types = _key_types(_node_data(graph, s) for s in graph)
-    edge_types = _key_types(graph.edges[e] for e in graph.edges)
+    node_types = _key_types(attributes for _, attributes in graph.nodes(data=True))
+    node_types = dict(sorted({**node_types, "label": "string", "name": "string"}.items()))
+    edge_types = _key_types(attributes for _, _, attributes in graph.edges(data=True))
     keys: dict[tuple[str, str], str] = {}
     yield HEADER
     for domain, types in (("graph", graph_types), ("node", node_types), ("edge", edge_types)):
@@ -77,13 +68,21 @@ def _lines(graph: nx.DiGraph) -> Iterator[str]:
             )
     yield '  <graph id="genealogy" edgedefault="directed">\n'
     for name in graph_types:
-        text = xml_text(_value(graph.graph[name]))
-        yield f'    <data key="{keys[("graph", name)]}">{text}</data>\n'
+        yield f'    <data key="{keys[("graph", name)]}">{_text(graph.graph[name])}</data>\n'
+    # `label` (Gephi) and `name` (Cytoscape) repeat the serial number.
+    node_keys = [(name, f'      <data key="{keys[("node", name)]}">') for name in node_types]
+    nodes = graph.nodes
     for serial in sorted(graph):
-        yield f'    <node id="{xml_attribute(graphml_id(serial))}">\n'
-        for name, value in sorted(_node_data(graph, serial).items()):
-            yield f'      <data key="{keys[("node", name)]}">{xml_text(_value(value))}</data>\n'
-        yield "    </node>\n"
+        attributes = nodes[serial]
+        shown = _text(attributes.get("serial_number", serial))
+        lines = [f'    <node id="{xml_attribute(graphml_id(serial))}">\n']
+        for name, opening in node_keys:
+            if name == "label" or name == "name":
+                lines.append(f"{opening}{shown}</data>\n")
+            elif name in attributes:
+                lines.append(f"{opening}{_text(attributes[name])}</data>\n")
+        lines.append("    </node>\n")
+        yield "".join(lines)
     for parent, child in sorted(graph.edges):
         source, target = xml_attribute(graphml_id(parent)), xml_attribute(graphml_id(child))
         data = sorted(graph.edges[parent, child].items())
@@ -92,7 +91,7 @@ def _lines(graph: nx.DiGraph) -> Iterator[str]:
             continue
         yield f'    <edge source="{source}" target="{target}">\n'
         for name, value in data:
-            yield f'      <data key="{keys[("edge", name)]}">{xml_text(_value(value))}</data>\n'
+            yield f'      <data key="{keys[("edge", name)]}">{_text(value)}</data>\n'
         yield "    </edge>\n"
     yield "  </graph>\n</graphml>\n"
 
