@@ -57,13 +57,12 @@ def write_snapshot(path: Path, trees: int) -> int:
 
 def stages(path: Path) -> None:
     """The export's stages in this process: seconds and the peak RSS reached."""
+    from tracegraph.crawl import crawl_genealogy
     from tracegraph.export import export
     from tracegraph.graph import build_graph
     from tracegraph.snapshot import SnapshotSource
-    from tracegraph.tracing import find_seeds
-
-    from tracegraph.crawl import crawl_genealogy
     from tracegraph.source import BatchFilters
+    from tracegraph.tracing import find_seeds
 
     def report(stage: str, started: float) -> float:
         now = time.perf_counter()
@@ -74,11 +73,11 @@ def stages(path: Path) -> None:
     source = SnapshotSource.from_file(path)
     started = report("load", started)
 
-    async def crawl() -> object:
+    async def crawl(source: SnapshotSource) -> object:
         seeds = await find_seeds(source, [], ["B-PRODUCT"], BatchFilters(), 16)
         return await crawl_genealogy(source, [], optional_seeds=seeds.optional, max_units=10**7)
 
-    genealogy = asyncio.run(crawl())
+    genealogy = asyncio.run(crawl(source))
     started = report("crawl", started)
     graph = build_graph(genealogy, seeds_label="batch B-PRODUCT")  # type: ignore[arg-type]
     del genealogy, source
@@ -95,8 +94,10 @@ def main() -> None:
     parser.add_argument("--picture", type=int, default=10_000)
     parser.add_argument("--skip-dot", action="store_true", help="do not time plain dot")
     args = parser.parse_args()
-    print(f"{platform.node()}: {platform.processor() or platform.machine()}, Python "
-          f"{platform.python_version()}")
+    print(
+        f"{platform.node()}: {platform.processor() or platform.machine()}, Python "
+        f"{platform.python_version()}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         snapshot = work / "big.json"

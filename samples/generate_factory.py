@@ -130,6 +130,16 @@ PARTS: dict[str, Part] = {
         Part("REG-5", "Voltage regulator 5 V", "A"),
         Part("CAP-10", "Capacitor 10 uF 25 V", "A"),
         Part("CELL-18650", "Li-ion cell 18650", "A"),
+        # The inverter plant (--inverters).
+        Part("INV-5K", "Solar inverter 5 kW", "C"),
+        Part("CTL-200", "Control board", "B"),
+        Part("PWR-300", "Power stage board", "A"),
+        Part("CAP-100N", "Capacitor 100 nF 50 V", "A"),
+        Part("RES-10K", "Resistor 10 kOhm", "A"),
+        Part("MOSFET-60", "MOSFET 60 V 80 A", "A"),
+        Part("DIODE-S", "Schottky diode 45 V", "A"),
+        Part("CAP-470U", "Capacitor 470 uF 400 V", "B"),
+        Part("RES-1K", "Resistor 1 kOhm 2 W", "A"),
     )
 }
 
@@ -163,10 +173,27 @@ STAGES: dict[str, Stage] = {
     "DRN-X2": Stage(
         "Final-Assembly-2", ("Farid Benali",), "Final flight test", 1260, day(12, 2), 180
     ),
+    # The inverter plant: components in September, boards in October, inverters in November.
+    "CAP-100N": Stage(*IQC, 20, day(9, 2), 2),
+    "RES-10K": Stage(*IQC, 20, day(9, 2), 4),
+    "MOSFET-60": Stage(*IQC, 30, day(9, 2), 4),
+    "DIODE-S": Stage(*IQC, 25, day(9, 2), 4),
+    "CAP-470U": Stage(*IQC, 30, day(9, 2), 4),
+    "RES-1K": Stage(*IQC, 20, day(9, 2), 4),
+    "CTL-200": Stage("SMT-Line-3", ("Grace Okafor",), "Control board test", 180, day(10, 7), 60),
+    "PWR-300": Stage("SMT-Line-3", ("Grace Okafor",), "Power stage burn-in", 900, day(10, 7), 60),
+    "INV-5K": Stage(
+        "Inverter-Line-1",
+        ("Hugo Moreau", "Ines Duarte"),
+        "Grid-tie end-of-line test",
+        1500,
+        day(11, 11),
+        90,
+    ),
 }
 
 # Runs that created a unit but failed (the unit was reworked or kept aside).
-FAILED = {"PCBA-200-0003", "MOT-90-0010", "CAP-10-0017"}
+FAILED = {"PCBA-200-0003", "MOT-90-0010", "CAP-10-0017", "CAP-100N-0123"}
 # Reference samples kept on the test bench.
 GOLDEN = {"FC-1000-0007", "PCBA-200-0007"}
 
@@ -421,6 +448,62 @@ def build(seed: int = SEED) -> Factory:
     return f
 
 
+# The inverter plant: one batch of 12 inverters, 972 units in all (the big case).
+INVERTERS = 12
+CTL_PARTS = {"CAP-100N": 40, "RES-10K": 12}
+PWR_PARTS = {"MOSFET-60": 8, "DIODE-S": 6, "CAP-470U": 8, "RES-1K": 4}
+# Capacitor lots on the control boards: most boards from one lot; board 5 mixes two.
+C100_LOTS = {"C100-2409": 460, "C100-2410": 20}
+
+
+def build_inverters(seed: int = SEED) -> Factory:
+    f = Factory(seed + 1)
+    lots: dict[str, deque[Unit]] = {}
+    for lot, size in C100_LOTS.items():
+        lots[lot] = deque(f.make("CAP-100N", lot) for _ in range(size))
+    pools: dict[str, deque[Unit]] = {
+        number: deque(
+            f.make(number, f"{number.split('-')[0]}-B9") for _ in range(count * INVERTERS)
+        )
+        for number, count in [*list(CTL_PARTS.items())[1:], *PWR_PARTS.items()]
+    }
+
+    def capacitors(board: int) -> list[Unit]:
+        if board == 5:  # ran out of lot C100-2409 half-way
+            return [lots["C100-2409"].popleft() for _ in range(20)] + [
+                lots["C100-2410"].popleft() for _ in range(20)
+            ]
+        return [lots["C100-2409"].popleft() for _ in range(40)]
+
+    controls = [
+        f.make(
+            "CTL-200",
+            "CTL-B2",
+            [*capacitors(i), *(pools["RES-10K"].popleft() for _ in range(CTL_PARTS["RES-10K"]))],
+            metadata={"firmware": "ctl-4.2.0"},
+        )
+        for i in range(1, INVERTERS + 1)
+    ]
+    powers = [
+        f.make(
+            "PWR-300",
+            "PWR-B2",
+            [pools[number].popleft() for number, count in PWR_PARTS.items() for _ in range(count)],
+        )
+        for _ in range(INVERTERS)
+    ]
+    for control, power in zip(controls, powers, strict=True):
+        f.make(
+            "INV-5K",
+            "INV-2410",
+            [control, power],
+            metadata={"rated_power_W": 5000, "efficiency_pct": f.measure(97.4, 0.1)},
+        )
+    if any(lots.values()) or any(pools.values()):
+        raise AssertionError("the inverter build plan does not use up its parts")
+    return f
+
+
 # --------------------------------------------------------------------------
 # Snapshot
 
@@ -486,13 +569,19 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(__file__).resolve().parent / "factory.json",
         help="where to write the snapshot (default: factory.json next to this script)",
     )
+    parser.add_argument(
+        "--inverters",
+        action="store_true",
+        help="write the inverter plant instead: batch INV-2410, 12 inverters, 972 units "
+        "(the big-genealogy sample; not kept in the repository, 2 MB)",
+    )
     args = parser.parse_args(argv)
-    factory = build()
+    factory = build_inverters() if args.inverters else build()
     data = snapshot(factory)
     text = json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     args.output.write_bytes(text.encode("utf-8"))
     top = [u for u in factory.units.values() if u.parent is None]
-    products = [u for u in top if u.part.number.startswith("DRN-")]
+    products = [u for u in top if u.part.number.startswith(("DRN-", "INV-"))]
     print(
         f"{args.output}: {len(factory.units)} units, {len(data['batches'])} batches, "
         f"{len(top)} top-level units ({len(products)} finished products), "

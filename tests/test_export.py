@@ -22,11 +22,14 @@ from tests.conftest import EXPECTED, hostile_graph, needs_graphviz
 from tracegraph.crawl import Genealogy, crawl_genealogy
 from tracegraph.errors import ExportError
 from tracegraph.export import export, format_for
-from tracegraph.export.dot import to_dot, to_drawing
+from tracegraph.export.dot import to_dot
+from tracegraph.export.drawing import to_drawing
 from tracegraph.export.escape import dot_id, graphml_id, serial_from_graphml_id, split_items
 from tracegraph.export.graphml import to_graphml
+from tracegraph.export.graphviz import GraphvizRuns
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
+from tracegraph.export.options import ExportOptions
 from tracegraph.export.text import to_text
 from tracegraph.graph import build_graph
 from tracegraph.snapshot import SnapshotSource
@@ -152,7 +155,8 @@ def test_text_tree_shows_control_characters_as_escapes() -> None:
 @needs_graphviz
 def test_drawing_dot_numbers_the_nodes_but_keeps_the_picture() -> None:
     graph = hostile_graph()
-    drawing = to_drawing(graph)
+    options = ExportOptions(collapse="none", layout="dot")
+    drawing = to_drawing(GraphvizRuns(graph, options), graph, options)
     done = subprocess.run(
         ["dot", "-Tjson0"], input=drawing.dot.encode(), capture_output=True, check=True
     )
@@ -338,8 +342,10 @@ def test_a_failing_graphviz_is_one_clear_error(
 ) -> None:
     fake_dot(tmp_path, script)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with pytest.raises(ExportError, match=f"Graphviz could not measure the labels: {message}"):
+        export(small_graph, "svg")  # measuring label sizes is its first run
     with pytest.raises(ExportError, match=f"Graphviz could not draw the SVG: {message}"):
-        export(small_graph, "svg")
+        export(small_graph, "svg", collapse="none", layout="dot")
 
 
 def test_a_graphviz_that_takes_too_long_is_stopped(
@@ -348,7 +354,9 @@ def test_a_graphviz_that_takes_too_long_is_stopped(
     fake_dot(tmp_path, "exec sleep 30")
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     started = time.monotonic()
-    with pytest.raises(ExportError, match=r"longer than 0\.5 s .*raise --layout-timeout"):
+    with pytest.raises(
+        ExportError, match=r"longer than 0\.5 s .*--layout tree.*raise --layout-timeout"
+    ):
         export(small_graph, "svg", layout_timeout=0.5)
     assert time.monotonic() - started < 10
 

@@ -18,7 +18,6 @@ loop. Without `source`, the API is read (`TOFUPILOT_API_URL`,
 from __future__ import annotations
 
 from tracegraph._version import __version__
-from tracegraph.api import ApiSource, RetryPolicy
 from tracegraph.crawl import crawl_genealogy, resolve_batches
 from tracegraph.errors import (
     ApiError,
@@ -30,6 +29,7 @@ from tracegraph.errors import (
     SnapshotError,
     SourceError,
     TracegraphError,
+    TracegraphWarning,
     TransportError,
 )
 from tracegraph.export import (
@@ -55,6 +55,16 @@ from tracegraph.tracing import (
     write,
 )
 
+
+def __getattr__(name: str) -> object:
+    # The HTTP client (and httpx) loads only when asked for: reading a snapshot needs neither.
+    if name in ("ApiSource", "RetryPolicy"):
+        from tracegraph import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'tracegraph' has no attribute {name!r}")
+
+
 __all__ = [
     "AffectedUnit",
     "ApiError",
@@ -77,6 +87,7 @@ __all__ = [
     "Source",
     "SourceError",
     "TracegraphError",
+    "TracegraphWarning",
     "TransportError",
     "__version__",
     "analyse_impact",

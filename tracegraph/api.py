@@ -29,7 +29,6 @@ from tracegraph.errors import (
 )
 from tracegraph.source import BatchFilters, Record, iso_utc
 
-DEFAULT_API_URL = "https://www.tofupilot.app/api"
 PAGE_LIMIT = 100
 BULK_REFUSALS = frozenset({400, 404, 405, 414, 422})
 BULK_QUERY_CHARS = 6000  # keeps a bulk lookup's URL well under common 8 KB limits

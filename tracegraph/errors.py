@@ -12,7 +12,9 @@
      └── ExportError                a format could not be produced (Graphviz missing or failing)
 
 The CLI catches these at its edge and prints ``Error: <message>``; nothing else
-in the package prints.
+in the package prints. What went right but not as asked (a PNG scaled down to
+fit) is a `TracegraphWarning`, through Python's `warnings`: the CLI prints it
+as ``Warning: <message>``.
 """
 
 from __future__ import annotations
@@ -72,3 +74,7 @@ class CrawlLimitError(TracegraphError):
 
 class ExportError(TracegraphError):
     """An output format could not be produced."""
+
+
+class TracegraphWarning(UserWarning):
+    """Something the person should know about an output that was still made."""

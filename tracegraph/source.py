@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+DEFAULT_API_URL = "https://www.tofupilot.app/api"
 Record = dict[str, Any]
 LIST_CHILDREN_CAP = 10  # the list endpoint (`GET /v2/units?...`) shows at most 10 children a unit
 

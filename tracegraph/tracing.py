@@ -21,7 +21,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tracegraph.api import DEFAULT_API_URL, ApiSource, RetryPolicy
 from tracegraph.crawl import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_UNITS,
@@ -35,7 +34,7 @@ from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
 from tracegraph.graph import build_graph
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
 from tracegraph.snapshot import SnapshotSource
-from tracegraph.source import BatchFilters, Source, parse_iso
+from tracegraph.source import DEFAULT_API_URL, BatchFilters, Source, parse_iso
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
     import networkx as nx
@@ -114,6 +113,8 @@ async def open_source(source: SourceLike, connection: Connection) -> AsyncIterat
     if source is not None:
         yield SnapshotSource.from_file(Path(source))
         return
+    from tracegraph.api import ApiSource, RetryPolicy  # httpx: imported only to go online
+
     async with ApiSource(
         connection.api_url or os.environ.get("TOFUPILOT_API_URL") or DEFAULT_API_URL,
         connection.api_key or os.environ.get("TOFUPILOT_API_KEY") or "",

@@ -9,12 +9,11 @@ from typing import Any, TypeVar
 
 import click
 
-from tracegraph.api import DEFAULT_API_URL
 from tracegraph.crawl import DEFAULT_CONCURRENCY, DEFAULT_MAX_UNITS
 from tracegraph.export import format_names
-from tracegraph.export.options import DEFAULT_LAYOUT_TIMEOUT, ExportOptions
+from tracegraph.export.options import COLLAPSE, DEFAULT_LAYOUT_TIMEOUT, LAYOUTS, ExportOptions
 from tracegraph.genealogy import Scope
-from tracegraph.source import BatchFilters, parse_iso
+from tracegraph.source import DEFAULT_API_URL, BatchFilters, parse_iso
 from tracegraph.tracing import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -142,7 +141,7 @@ output_options = compose(
         "outputs",
         multiple=True,
         help="Output file, repeatable; the format comes from the extension "
-        "(.dot .gv .svg .png .pdf .graphml .json .csv .xlsx .mmd .txt); - is stdout.",
+        "(.svg .html .png .pdf .dot .gv .graphml .json .csv .xlsx .mmd .txt); - is stdout.",
     ),
     click.option(
         "-f",
@@ -151,6 +150,22 @@ output_options = compose(
         help="Format for -o -, or for outputs of one kind whatever their extension: "
         + ", ".join(format_names())
         + " (impact also: impact-csv, impact-json, impact-xlsx, summary).",
+    ),
+    click.option(
+        "--collapse",
+        type=click.Choice(COLLAPSE),
+        default="auto",
+        show_default=True,
+        help="Pictures: draw repeated parts as one 'N ×' box; auto: only when the picture "
+        "would not fit a page. Data formats always keep every unit.",
+    ),
+    click.option(
+        "--layout",
+        type=click.Choice(LAYOUTS),
+        default="auto",
+        show_default=True,
+        help="Pictures: dot (Graphviz, best for small ones), tree (linear time, for big "
+        "ones), or auto.",
     ),
     click.option(
         "--layout-timeout",
@@ -209,7 +224,11 @@ class Run:
             save_snapshot=get("save_snapshot"),
             outputs=tuple(get("outputs", ())),
             format_name=get("format_name"),
-            export=ExportOptions(layout_timeout=get("layout_timeout", DEFAULT_LAYOUT_TIMEOUT)),
+            export=ExportOptions(
+                collapse=get("collapse", "auto"),
+                layout=get("layout", "auto"),
+                layout_timeout=get("layout_timeout", DEFAULT_LAYOUT_TIMEOUT),
+            ),
             strict=bool(get("strict")),
             quiet=bool(get("quiet")),
             verbose=bool(get("verbose")),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from tracegraph.errors import ExportError
+from tracegraph.cli.terminal import echo_err
+from tracegraph.errors import ExportError, TracegraphWarning
 from tracegraph.export import extension_disagrees, format_for
 from tracegraph.export.graphviz import find_dot
 from tracegraph.export.options import ExportOptions
@@ -104,8 +106,16 @@ def deliver(
     options: ExportOptions,
     recorder: RecordingSource | None = None,
 ) -> None:
-    """Render every output in memory, then write them all (stdout last)."""
-    rendered = [(t, render(result, t.fmt, options)) for t in plan.targets]
+    """Render every output in memory, then write them all (stdout last).
+
+    What an exporter warns about (a PNG scaled down to fit) is printed as a warning.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TracegraphWarning)
+        rendered = [(t, render(result, t.fmt, options)) for t in plan.targets]
+    for warning in caught:
+        if issubclass(warning.category, TracegraphWarning):
+            echo_err(f"Warning: {warning.message}")
     files = {t.path: data for t, data in rendered if t.path != "-"}
     if recorder is not None and plan.save_snapshot:
         graph = result.graph if isinstance(result, ImpactReport) else result

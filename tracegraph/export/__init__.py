@@ -13,11 +13,11 @@ from tracegraph.export.csv import to_csv
 from tracegraph.export.dot import to_dot
 from tracegraph.export.graphml import to_graphml
 from tracegraph.export.graphviz import to_pdf, to_png, to_svg
+from tracegraph.export.html import to_html
 from tracegraph.export.impact import impact_csv, impact_json, impact_summary
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
 from tracegraph.export.options import ExportOptions
-from tracegraph.export.pydot_graph import to_pydot
 from tracegraph.export.text import to_text
 from tracegraph.export.xlsx import impact_xlsx, to_xlsx
 from tracegraph.heap import collector_paused
@@ -40,6 +40,7 @@ __all__ = [
     "to_csv",
     "to_dot",
     "to_graphml",
+    "to_html",
     "to_json",
     "to_mermaid",
     "to_pdf",
@@ -49,6 +50,14 @@ __all__ = [
     "to_text",
     "to_xlsx",
 ]
+
+
+def to_pydot(graph: nx.DiGraph) -> Any:
+    """The genealogy as a `pydot.Dot` (see `pydot_graph.to_pydot`; pydot loads on first use)."""
+    from tracegraph.export.pydot_graph import to_pydot as convert
+
+    return convert(graph)
+
 
 Exporter = Callable[[nx.DiGraph, ExportOptions], str | bytes]
 
@@ -61,13 +70,14 @@ def _data(exporter: Callable[[nx.DiGraph], str | bytes]) -> Exporter:
 EXPORTERS: dict[str, Exporter] = {
     "dot": _data(to_dot),
     "svg": to_svg,
+    "html": to_html,
     "png": to_png,
     "pdf": to_pdf,
     "graphml": _data(to_graphml),
     "json": _data(to_json),
-    "txt": _data(to_text),
+    "txt": to_text,
     "csv": _data(to_csv),
-    "mmd": _data(to_mermaid),
+    "mmd": to_mermaid,
     "xlsx": _data(to_xlsx),
 }
 # The recall impact report's own formats; in `impact`, .csv .json .xlsx .txt mean these.
@@ -87,6 +97,8 @@ EXTENSIONS = {
     ".dot": "dot",
     ".gv": "dot",
     ".svg": "svg",
+    ".html": "html",
+    ".htm": "html",
     ".png": "png",
     ".pdf": "pdf",
     ".graphml": "graphml",

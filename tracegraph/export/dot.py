@@ -1,13 +1,14 @@
-"""DOT text, written with our own quoting.
+"""The picture as DOT: labels, colours, marks, and how it is laid out.
 
 pydot 4 mangles node IDs containing `:`, named `node`/`edge`/`graph`, ending
 in a backslash or holding `<...>` (DESIGN §7), so the DOT is written here and
 every ID is checked against the rules of Graphviz's own lexer.
 
-Two flavours come from one writer: `to_dot` keeps serial numbers as node IDs
-(the exported `.dot`), `to_drawing_dot` numbers the nodes `u0, u1, ...` for
-Graphviz to draw, because Graphviz 2.43 copies entity-like IDs into SVG
-unescaped.
+One `Picture` gives both the exported `.dot` (`to_dot`: serial numbers as node
+IDs, every unit, layout hints for `dot`) and what Graphviz draws
+(`drawing.to_drawing`: numbered nodes, because Graphviz 2.43 copies
+entity-like IDs into SVG unescaped; perhaps groups of repeated parts; perhaps
+boxes placed by the tree layout).
 """
 
 from __future__ import annotations
@@ -18,42 +19,54 @@ from dataclasses import dataclass
 import networkx as nx
 
 from tracegraph.export import style
+from tracegraph.export.collapse import failed, is_group
 from tracegraph.export.escape import dot_html, dot_id, dot_tooltip_line
 from tracegraph.export.layout import plan_layout
+from tracegraph.export.metrics import Line, html_label
+from tracegraph.export.treelayout import Placement
+
+Edge = tuple[str, str]
+Hints = tuple["Attributes", dict[str, "Attributes"], dict[Edge, "Attributes"]]
+ARROW = 6.0  # points an arrowhead takes (arrowsize 0.6)
 
 GRAPH_NAME = "genealogy"
 Attributes = list[tuple[str, str]]  # DOT attribute name, value as DOT text
+_GRAPH_ORDER = [
+    *("rankdir", "labelloc", "labeljust", "fontname", "fontsize"),
+    *("nodesep", "ranksep", "pack", "packmode", "splines", "label"),
+]
+OUTCOME_COLOUR = "#b03a2e"
+MISSING_COLOUR = "#7f7f7f"
+POINTS = 72.0
 
 
-@dataclass(frozen=True)
-class Drawing:
-    """DOT for Graphviz to draw, and what each of its numbered nodes stands for."""
-
-    dot: str
-    titles: dict[str, str]  # drawing node id -> the serial number it shows
-    title: str  # the picture's title, for the SVG document
+def _tooltip(lines: list[str]) -> str:
+    return '"' + "\\n".join(map(dot_tooltip_line, lines)) + '"'
 
 
-def _tooltip(attributes: dict[str, object]) -> str:
-    return '"' + "\\n".join(map(dot_tooltip_line, style.tooltip_lines(attributes))) + '"'
-
-
-def _node_label(attributes: dict[str, object]) -> str:
+def box_lines(attributes: dict[str, object]) -> tuple[list[Line], list[str | None]]:
+    """What a box shows, line by line, and each line's colour (None: the default)."""
+    if is_group(attributes):
+        return style.group_lines(attributes), [None] * 4
     serial, part_line, name = style.unit_lines(attributes)
-    rows = [f"<B>{dot_html(serial)}</B>"]
+    lines = [Line(serial, 11, bold=True)]
+    colours: list[str | None] = [None]
     if attributes.get("status") == "missing":
-        rows.append('<FONT COLOR="#7f7f7f">missing (404)</FONT>')
+        lines.append(Line("missing (404)"))
+        colours.append(MISSING_COLOUR)
     if part_line:
-        rows.append(dot_html(part_line))
+        lines.append(Line(part_line))
+        colours.append(None)
     if name:
-        rows.append(f'<FONT POINT-SIZE="9">{dot_html(name)}</FONT>')
+        lines.append(Line(name, 9))
+        colours.append(None)
     for mark in style.marks(attributes):
-        colour = style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER
-        rows.append(f'<FONT POINT-SIZE="9" COLOR="{colour}"><B>{mark}</B></FONT>')
-    outcome = str(attributes.get("outcome", ""))
-    if outcome and outcome != "PASS":
-        rows.append(f'<FONT POINT-SIZE="9" COLOR="#b03a2e">{dot_html(outcome)}</FONT>')
-    return "<" + "<BR/>".join(rows) + ">"
+        lines.append(Line(mark, 9, bold=True))
+        colours.append(style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER)
+    if failed(attributes):
+        lines.append(Line(style.clip(str(attributes["outcome"])), 9))
+        colours.append(OUTCOME_COLOUR)
+    return lines, colours
 
 
 def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
@@ -63,6 +76,8 @@ def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
             ("fillcolor", f'"{style.MISSING_FILL}"'),
             ("fontcolor", '"#555555"'),
         ]
+    elif is_group(attributes):
+        attrs = [("shape", "box3d"), ("style", "filled"), ("fillcolor", f'"{fill}"')]
     else:
         attrs = [("style", '"rounded,filled"'), ("fillcolor", f'"{fill}"')]
     if attributes.get("top_level"):
@@ -79,41 +94,91 @@ class Picture:
     graph: Attributes
     node: Attributes  # defaults for every node
     edge: Attributes  # defaults for every edge
-    nodes: list[tuple[str, Attributes]]  # serial number, its attributes
+    nodes: list[tuple[str, Attributes]]  # serial number (or group key), its attributes
     edges: list[tuple[str, str, Attributes]]  # parent, child, attributes
 
 
-def picture(graph: nx.DiGraph) -> Picture:
-    """The genealogy's picture: labels, colours, marks and layout hints."""
-    colours = style.part_colours(graph)
-    layout = plan_layout(graph)
+def _title(graph: nx.DiGraph) -> str:
     heading, details = style.title_lines(graph)
-    title = f'<<B>{dot_html(heading)}</B><BR/><FONT POINT-SIZE="10">{dot_html(details)}</FONT>>'
+    return f'<<B>{dot_html(heading)}</B><BR/><FONT POINT-SIZE="10">{dot_html(details)}</FONT>>'
+
+
+def _dot_hints(graph: nx.DiGraph) -> Hints:
+    """For Graphviz's `dot`: staggered fans (edge lengths), a forest packed into a grid."""
+    layout = plan_layout(graph)
+    hints: Attributes = [("rankdir", "TB"), ("nodesep", "0.2"), ("ranksep", "0.45")]
+    if layout.columns:
+        hints += [("pack", "24"), ("packmode", f'"array_u{layout.columns}"')]
+    nodes = {serial: [("sortv", str(place))] for serial, place in layout.tree_order.items()}
+    edges = {edge: [("minlen", str(length))] for edge, length in layout.lengths.items()}
+    return hints, nodes, edges
+
+
+def _placed(placement: Placement, sizes: dict[str, tuple[float, float]]) -> Hints:
+    """For `neato -n2`: every box at its place, every edge along its bus (y upwards)."""
+    height = placement.height
+
+    def point(x: float, y: float) -> str:
+        return "%.1f,%.1f" % (x, height - y)  # noqa: UP031  (the fastest way, for 10^5 points)
+
+    nodes = {
+        serial: [
+            ("pos", f'"{point(x, y)}!"'),
+            ("width", f"{sizes[serial][0] / POINTS:.4f}"),
+            ("height", f"{sizes[serial][1] / POINTS:.4f}"),
+        ]
+        for serial, (x, y) in placement.centres.items()
+    }
+    edges = {}
+    for edge, route in placement.routes.items():
+        # A polyline as cubic Bezier pieces whose control points sit on the line; it
+        # stops short of the child by the arrowhead, which ends at the child's edge.
+        (ex, ey), (_, ly) = route[-1], route[-2]
+        stop = (ex, ey - min(ARROW, max(ey - ly, 0.0)))
+        points = [route[0]]
+        for previous, current in zip([*route[:-1], stop][:-1], [*route[1:-1], stop], strict=True):
+            points += [previous, current, current]
+        text = " ".join(point(x, y) for x, y in points)
+        edges[edge] = [("pos", f'"e,{point(ex, ey)} {text}"')]
+    return [("splines", "true")], nodes, edges
+
+
+Labels = dict[str, tuple[list[Line], list[str | None]]]
+
+
+def picture(
+    graph: nx.DiGraph,
+    placement: Placement | None = None,
+    sizes: dict[str, tuple[float, float]] | None = None,
+    labels: Labels | None = None,
+) -> Picture:
+    """The picture: labels, colours and marks; layout hints for `dot`, or placed boxes.
+
+    `labels` are the boxes' lines when they were worked out already (`box_lines`).
+    """
+    colours = style.part_colours(graph)
+    if placement is not None and sizes is not None:
+        layout, node_extra, edge_extra = _placed(placement, sizes)
+    else:
+        layout, node_extra, edge_extra = _dot_hints(graph)
     graph_attributes = [
-        ("rankdir", "TB"),
         ("labelloc", "t"),
         ("labeljust", "l"),
         ("fontname", f'"{style.FONT}"'),
         ("fontsize", "14"),
-        ("nodesep", "0.2"),
-        ("ranksep", "0.45"),
+        *layout,
+        ("label", _title(graph)),
     ]
-    if layout.columns:
-        graph_attributes += [("pack", "24"), ("packmode", f'"array_u{layout.columns}"')]
-    graph_attributes.append(("label", title))
+    graph_attributes.sort(key=lambda pair: _GRAPH_ORDER.index(pair[0]))
     nodes = []
     for serial in sorted(graph):
         attributes = graph.nodes[serial]
+        lines, line_colours = labels[serial] if labels else box_lines(attributes)
         fill = colours[str(attributes.get("part_number", ""))]
-        attrs = [("label", _node_label(attributes)), *_node_style(attributes, fill)]
-        attrs.append(("tooltip", _tooltip(attributes)))
-        if serial in layout.tree_order:
-            attrs.append(("sortv", str(layout.tree_order[serial])))
-        nodes.append((serial, attrs))
-    edges = []
-    for parent, child in sorted(graph.edges):
-        length = layout.lengths.get((parent, child))
-        edges.append((parent, child, [("minlen", str(length))] if length else []))
+        attrs = [("label", html_label(lines, line_colours)), *_node_style(attributes, fill)]
+        attrs.append(("tooltip", _tooltip(style.tooltip_lines(attributes))))
+        nodes.append((serial, attrs + node_extra.get(serial, [])))
+    edges = [(p, c, edge_extra.get((p, c), [])) for p, c in sorted(graph.edges)]
     return Picture(
         graph=graph_attributes,
         node=[
@@ -133,8 +198,8 @@ def _attribute_list(attributes: Attributes) -> str:
     return ", ".join(f"{name}={value}" for name, value in attributes)
 
 
-def _write(graph: nx.DiGraph, node_id: Callable[[str], str]) -> str:
-    drawn = picture(graph)
+def write_dot(drawn: Picture, node_id: Callable[[str], str]) -> str:
+    """The picture as DOT text, each node named by `node_id`."""
     lines = [
         f"digraph {GRAPH_NAME} {{",
         f"  graph [{_attribute_list(drawn.graph)}];",
@@ -151,21 +216,5 @@ def _write(graph: nx.DiGraph, node_id: Callable[[str], str]) -> str:
 
 
 def to_dot(graph: nx.DiGraph) -> str:
-    """The genealogy as DOT, with serial numbers as node IDs."""
-    return _write(graph, dot_id)
-
-
-def to_drawing(graph: nx.DiGraph) -> Drawing:
-    """The same picture with numbered node IDs, safe for Graphviz to draw into SVG."""
-    numbers = {serial: f"u{i}" for i, serial in enumerate(sorted(graph))}
-    heading, _ = style.title_lines(graph)
-    return Drawing(
-        _write(graph, numbers.__getitem__),
-        {number: serial for serial, number in numbers.items()},
-        heading,
-    )
-
-
-def to_drawing_dot(graph: nx.DiGraph) -> str:
-    """The DOT of `to_drawing`."""
-    return to_drawing(graph).dot
+    """The genealogy as DOT, with serial numbers as node IDs (every unit, never collapsed)."""
+    return write_dot(picture(graph), dot_id)

@@ -1,16 +1,27 @@
-"""SVG, PNG and PDF: Graphviz's `dot` program drawing the genealogy's DOT."""
+"""SVG, PNG and PDF: Graphviz drawing the genealogy's picture.
+
+Graphviz lays the picture out with `dot`, or, when the tree layout placed the
+boxes already, only renders it (`-Kneato -n2`). A PNG is laid out first and
+rendered second, so that its size is known before it is made: Graphviz cannot
+write a PNG over 32,767 pixels across, and a picture bigger than that is
+scaled down to fit, with a warning, as long as its smallest text stays
+readable; otherwise it is an error that says what to use instead.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import signal
 import subprocess
+import time
+import warnings
 
 import networkx as nx
 
-from tracegraph.errors import ExportError
-from tracegraph.export.dot import to_drawing
+from tracegraph.errors import ExportError, TracegraphWarning
+from tracegraph.export.drawing import Drawing, to_drawing
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.svg import retitle
 
@@ -18,6 +29,13 @@ INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
     "graphviz; Windows: winget install graphviz) — DOT, GraphML and JSON work without it"
 )
+PNG_MAX_PIXELS = 32_767  # across or down: what Graphviz's PNG writer takes
+PNG_DPI = 96
+SMALLEST_TEXT = 9  # points: the smallest label text
+READABLE_PIXELS = 6  # below this many pixels tall, text is a smudge
+_NUMBER = rb"(-?[\d.]+(?:e[-+]?\d+)?)"  # Graphviz writes big ones as 3.3826e+05
+_BOUNDING_BOX = re.compile(rb'\bbb="' + rb",".join([_NUMBER] * 4) + rb'"')
+PAD = 8.0  # points Graphviz adds around a picture (4 each side)
 
 
 def find_dot() -> str:
@@ -26,35 +44,6 @@ def find_dot() -> str:
     if path is None:
         raise ExportError(f"Graphviz's 'dot' program is not on PATH: {INSTALL_HINT}")
     return path
-
-
-def render(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> bytes:
-    """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf)."""
-    dot = find_dot()
-    drawing = to_drawing(graph)
-    try:
-        result = subprocess.run(
-            [dot, f"-T{fmt}"],
-            input=drawing.dot.encode("utf-8"),
-            capture_output=True,
-            timeout=options.layout_timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ExportError(
-            f"Graphviz took longer than {options.layout_timeout:g} s to lay out "
-            f"{graph.number_of_nodes()} units; narrow the genealogy (--scope, --depth), raise "
-            "--layout-timeout, or export DOT/GraphML/JSON instead"
-        ) from None
-    except OSError as error:
-        raise ExportError(f"cannot run Graphviz's 'dot': {error.strerror}") from None
-    if result.returncode != 0 or not result.stdout:
-        raise ExportError(f"Graphviz could not draw the {fmt.upper()}: {_failure(result)}")
-    if fmt == "svg":
-        return retitle(result.stdout, drawing)
-    if fmt == "pdf":
-        return _dated(result.stdout, str(graph.graph.get("generated_at", "")))
-    return result.stdout
 
 
 def _failure(result: subprocess.CompletedProcess[bytes]) -> str:
@@ -71,6 +60,82 @@ def _failure(result: subprocess.CompletedProcess[bytes]) -> str:
     if result.returncode:
         return f"'dot' exited with status {result.returncode}"
     return "'dot' wrote nothing"
+
+
+class GraphvizRuns:
+    """Runs of Graphviz for one picture, all within one deadline."""
+
+    def __init__(self, graph: nx.DiGraph, options: ExportOptions) -> None:
+        self.dot = find_dot()
+        self.units = graph.number_of_nodes()
+        self.timeout = options.layout_timeout
+        self.deadline = time.monotonic() + options.layout_timeout
+
+    def run(self, arguments: list[str], text: bytes, what: str) -> bytes:
+        left = self.deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise subprocess.TimeoutExpired(self.dot, self.timeout)
+            result = subprocess.run(
+                [self.dot, *arguments], input=text, capture_output=True, timeout=left, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise ExportError(
+                f"Graphviz took longer than {self.timeout:g} s to lay out {self.units} units; "
+                "try --layout tree (linear time), --collapse siblings, or narrow the genealogy "
+                "(--scope, --depth); or raise --layout-timeout"
+            ) from None
+        except OSError as error:
+            raise ExportError(f"cannot run Graphviz's 'dot': {error.strerror}") from None
+        if result.returncode != 0 or not result.stdout:
+            raise ExportError(f"Graphviz could not {what}: {_failure(result)}")
+        return result.stdout
+
+
+def _png(graphviz: GraphvizRuns, drawing: Drawing) -> bytes:
+    """Lay out, then render at a resolution that fits a PNG (or say why it cannot)."""
+    laid_out = graphviz.run([*drawing.engine, "-Tdot"], drawing.dot.encode("utf-8"), "draw the PNG")
+    found = _BOUNDING_BOX.search(laid_out)
+    size = max(float(found[3]) - float(found[1]), float(found[4]) - float(found[2])) if found else 0
+    dpi = PNG_DPI
+    pixels = (size + PAD) * dpi / 72
+    if pixels > PNG_MAX_PIXELS:
+        dpi = math.floor((PNG_MAX_PIXELS - 1) * 72 / (size + PAD))
+        text = SMALLEST_TEXT * dpi / 72
+        if text < READABLE_PIXELS:
+            raise ExportError(
+                f"the picture is {pixels:,.0f} pixels across, and a PNG holds at most "
+                f"{PNG_MAX_PIXELS:,}: scaled down to fit, its text would be {text:.1f} pixels "
+                "tall; write SVG or HTML (any size), or fold repeated parts (--collapse siblings)"
+            )
+        warnings.warn(
+            TracegraphWarning(
+                f"the PNG is drawn at {dpi} dpi instead of {PNG_DPI} to stay within "
+                f"{PNG_MAX_PIXELS:,} pixels ({pixels:,.0f} at {PNG_DPI} dpi); SVG and HTML "
+                "keep every detail"
+            ),
+            stacklevel=2,
+        )
+    return graphviz.run(["-Kneato", "-n2", f"-Gdpi={dpi}", "-Tpng"], laid_out, "draw the PNG")
+
+
+def draw(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> tuple[bytes, Drawing]:
+    """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf), and say what is where."""
+    graphviz = GraphvizRuns(graph, options)
+    drawing = to_drawing(graphviz, graph, options)
+    if fmt == "png":
+        return _png(graphviz, drawing), drawing
+    drawn = graphviz.run(
+        [*drawing.engine, f"-T{fmt}"], drawing.dot.encode("utf-8"), f"draw the {fmt.upper()}"
+    )
+    if fmt == "svg":
+        return retitle(drawn, drawing), drawing
+    return _dated(drawn, str(graph.graph.get("generated_at", ""))), drawing
+
+
+def render(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> bytes:
+    """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf)."""
+    return draw(graph, fmt, options)[0]
 
 
 def _dated(pdf: bytes, generated_at: str) -> bytes:

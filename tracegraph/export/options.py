@@ -11,11 +11,34 @@ from tracegraph.errors import ExportError
 DEFAULT_LAYOUT_TIMEOUT = 600.0  # seconds; dot's layout time grows much faster than linearly
 
 
+COLLAPSE = ("auto", "none", "siblings")
+LAYOUTS = ("auto", "dot", "tree")
+
+
 @dataclass(frozen=True)
 class ExportOptions:
-    """Options of the pictures (SVG, PNG, PDF, DOT, Mermaid, text); data formats ignore them."""
+    """Options of the pictures (SVG, PNG, PDF, HTML, Mermaid, text); data formats ignore them.
 
+    `collapse`: `auto` folds repeated parts into `N ×` groups when a picture
+    would not fit a page otherwise, `siblings` always, `none` never.
+    `layout`: `dot` (Graphviz), `tree` (linear time, for big genealogies) or
+    `auto` (`dot` up to a size, `tree` above). `layout_timeout`: seconds
+    Graphviz may take.
+    """
+
+    collapse: str = "auto"
+    layout: str = "auto"
     layout_timeout: float = DEFAULT_LAYOUT_TIMEOUT
+
+    def __post_init__(self) -> None:
+        if self.collapse not in COLLAPSE:
+            raise ExportError(
+                f"collapse must be one of {', '.join(COLLAPSE)}, not {self.collapse!r}"
+            )
+        if self.layout not in LAYOUTS:
+            raise ExportError(f"layout must be one of {', '.join(LAYOUTS)}, not {self.layout!r}")
+        if not self.layout_timeout > 0:
+            raise ExportError("layout_timeout must be a positive number of seconds")
 
     @classmethod
     def of(cls, **options: Any) -> ExportOptions:

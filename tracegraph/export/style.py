@@ -6,6 +6,8 @@ import zlib
 
 import networkx as nx
 
+from tracegraph.export.metrics import Line
+
 # Light fills that keep black text readable, in print and on screen.
 PART_COLOURS = (
     "#cfe2f3",
@@ -30,6 +32,9 @@ FONT = "Helvetica"
 # Characters of one line of text a picture shows: Graphviz refuses a string over
 # 16,384 characters, and no reader wants more than a line of a part name.
 LINE_LIMIT = 200
+
+
+GROUP_TOOLTIP = 40  # serials a group's tooltip lists in the DOT (Graphviz caps strings)
 
 
 def clip(text: str, limit: int = LINE_LIMIT) -> str:
@@ -59,11 +64,55 @@ def part_colours(graph: nx.DiGraph) -> dict[str, str]:
 
 def unit_lines(attributes: dict[str, object]) -> tuple[str, str, str]:
     """The three lines a unit box shows: serial; part number and revision; part name."""
+    serial = str(attributes.get("serial_number", ""))
+    return clip(serial), clip(part_line(attributes)), clip(str(attributes.get("part_name", "")))
+
+
+def part_line(attributes: dict[str, object]) -> str:
     part = str(attributes.get("part_number", ""))
     revision = str(attributes.get("revision", ""))
-    part_line = f"{part} rev {revision}" if revision else part
-    serial = str(attributes.get("serial_number", ""))
-    return clip(serial), clip(part_line), clip(str(attributes.get("part_name", "")))
+    return f"{part} rev {revision}" if revision else part
+
+
+def members_of(attributes: dict[str, object]) -> tuple[str, ...]:
+    """The serials a group box stands for (none for a unit's box)."""
+    members = attributes.get("members", ())
+    return tuple(map(str, members)) if isinstance(members, (tuple, list)) else ()
+
+
+def group_heading(attributes: dict[str, object]) -> str:
+    """`40 × CAP-100N rev A`: how many units a group box stands for, and of what."""
+    return clip(f"{attributes.get('count', 0)} × {part_line(attributes)}")
+
+
+def group_lines(attributes: dict[str, object]) -> list[Line]:
+    """What a group box shows: count and part, part name, batch, serial range."""
+    members = members_of(attributes)
+    lines = [Line(group_heading(attributes), 11, bold=True)]
+    if attributes.get("part_name"):
+        lines.append(Line(clip(str(attributes["part_name"])), 9))
+    if attributes.get("batch"):
+        lines.append(Line(clip(f"batch {attributes['batch']}"), 9))
+    if members:
+        lines.append(Line(clip(serial_range(members)), 9))
+    return lines
+
+
+def serial_range(members: tuple[str, ...]) -> str:
+    """`CAP-100N-0001 … 0040`: the first serial, and what differs in the last."""
+    first, last = members[0], members[-1]
+    if first == last:
+        return first
+    pairs = zip(first, last, strict=False)
+    shared = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(first), len(last)))
+    cut = max((i + 1 for i, char in enumerate(first[:shared]) if not char.isalnum()), default=0)
+    return f"{first} … {last[cut:]}"
+
+
+def unit_count(graph: nx.DiGraph) -> tuple[int, int]:
+    """Units a picture stands for, and how many of them are folded into groups."""
+    units = sum(int(graph.nodes[s].get("count", 1)) for s in graph)
+    return units, int(graph.graph.get("collapsed", 0))
 
 
 def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
@@ -71,7 +120,10 @@ def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
     info = graph.graph
     missing = sum(1 for s in graph if graph.nodes[s].get("status") == "missing")
     warnings = len(info.get("warnings", ()))
-    size = f"{graph.number_of_nodes()} units"
+    units, collapsed = unit_count(graph)
+    size = f"{units} unit{'' if units == 1 else 's'}"
+    if collapsed:
+        size += f" ({collapsed} drawn in groups)"
     if missing:
         size += f" ({missing} missing)"
     details = [f"scope {info.get('scope', '')}", size]
@@ -96,11 +148,21 @@ def marks(attributes: dict[str, object]) -> list[str]:
 
 
 def tooltip_lines(attributes: dict[str, object]) -> list[str]:
-    """Everything worth knowing about a unit, one fact a line, for hover text."""
-    serial, part_line, name = unit_lines(attributes)
+    """Everything worth knowing about a unit, one fact a line, for hover text.
+
+    A group's lists its first serials (the SVG's title lists them all).
+    """
+    if attributes.get("group"):
+        members = members_of(attributes)
+        shown = [clip(m) for m in members[:GROUP_TOOLTIP]]
+        more = (
+            [f"… and {len(members) - GROUP_TOOLTIP} more"] if len(members) > GROUP_TOOLTIP else []
+        )
+        return [line.text for line in group_lines(attributes)][:3] + shown + more
+    serial, part, name = unit_lines(attributes)
     lines = [serial]
-    if part_line or name:
-        lines.append(clip(f"{part_line} {name}".strip()))
+    if part or name:
+        lines.append(clip(f"{part} {name}".strip()))
     facts = (
         ("batch", "batch"),
         ("created", "created_at"),

@@ -1,20 +1,24 @@
 """Graphviz's SVG made to say what each element is.
 
-Graphviz draws numbered nodes (`u0`, `u1`, ...; see `dot.to_drawing`), so
+Graphviz draws numbered nodes (`u0`, `u1`, ...; see `drawing.to_drawing`), so
 its `<title>` elements, which browsers show on hover and screen readers
 announce, would say `u0` and `u0->u11`. Here each node's title becomes its
-serial number, each edge's `PARENT → CHILD`, and the document's title the
-picture's title, escaped for XML.
+serial number (a group's: what it stands for and every serial), each edge's
+`PARENT → CHILD`, and the document's title the picture's title, escaped for XML.
 """
 
 from __future__ import annotations
 
 import re
 
-from tracegraph.export.dot import GRAPH_NAME, Drawing
-from tracegraph.export.escape import xml_text
+from tracegraph.export.drawing import GRAPH_NAME, Drawing
+from tracegraph.export.escape import xml_attribute, xml_text
 
 _TITLE = re.compile(r"<title>([^<]*)</title>")
+# A node's title, and the tooltip of its link, which Graphviz writes right after it.
+_NODE_TOOLTIP = re.compile(
+    r'<title>([A-Za-z0-9_]+)</title>\n<g id="a_[^"]+"><a xlink:title="[^"]*"'
+)
 _EDGE = re.compile(r"([A-Za-z0-9_]+)&#45;&gt;([A-Za-z0-9_]+)")
 _SVG_START = re.compile(r"<svg\b[^>]*>")
 
@@ -32,12 +36,32 @@ def retitle(svg: bytes, drawing: Drawing) -> bytes:
             return f"<title>{xml_text(titles[name])}</title>"
         edge = _EDGE.fullmatch(name)
         if edge and edge[1] in titles and edge[2] in titles:
-            return f"<title>{xml_text(titles[edge[1]])} → {xml_text(titles[edge[2]])}</title>"
+            parent, child = (_short(drawing, number) for number in (edge[1], edge[2]))
+            return f"<title>{xml_text(parent)} → {xml_text(child)}</title>"
         return match[0]
 
+    def tooltip_for(match: re.Match[str]) -> str:
+        full = drawing.tooltips.get(match[1])
+        if full is None:
+            return match[0]
+        opening = match[0][: match[0].rindex('xlink:title="')]
+        return f'{opening}xlink:title="{xml_attribute(full)}"'
+
+    # Graphviz caps a DOT string at 16,384 characters: a group's tooltip lists
+    # every serial only here.
+    if drawing.tooltips:
+        text = _NODE_TOOLTIP.sub(tooltip_for, text)
     text = _TITLE.sub(title_for, text)
     # The document's own title: the first child of the root element.
     text = _SVG_START.sub(
         lambda m: f"{m[0]}\n<title>{xml_text(drawing.title)}</title>", text, count=1
     )
     return text.encode("utf-8")
+
+
+def _short(drawing: Drawing, number: str) -> str:
+    """How an edge's title names a box: its serial, or a group's heading."""
+    members = drawing.members.get(number, ())
+    if len(members) == 1 and number not in drawing.tooltips:
+        return members[0]
+    return drawing.titles[number].split(": ", 1)[0]

@@ -5,12 +5,18 @@ from __future__ import annotations
 import networkx as nx
 
 from tracegraph.export import style
+from tracegraph.export.collapse import collapse, is_group
 from tracegraph.export.escape import terminal_text
+from tracegraph.export.options import ExportOptions
 from tracegraph.graph import roots
 
 
 def unit_line(graph: nx.DiGraph, serial: str) -> str:
     attributes = graph.nodes[serial]
+    if is_group(attributes):
+        batch = attributes.get("batch")
+        shown = f" ({terminal_text(str(batch))})" if batch else ""
+        return f"… {terminal_text(style.group_heading(attributes))}{shown}"
     _, part_line, name = style.unit_lines(attributes)
     fields = [terminal_text(serial)]
     fields += [terminal_text(f) for f in (part_line, name) if f]
@@ -27,8 +33,14 @@ def unit_line(graph: nx.DiGraph, serial: str) -> str:
     return "  ".join(fields)
 
 
-def to_text(graph: nx.DiGraph) -> str:
-    """Every tree of the genealogy, top-level units first; `*` marks the seeds."""
+def to_text(graph: nx.DiGraph, options: ExportOptions | None = None) -> str:
+    """Every tree of the genealogy, top-level units first; `*` marks the seeds.
+
+    Every unit has its line, unless `--collapse siblings` asks for repeated parts
+    as one line each (`… 40 × CAP-100N rev A (C100-2409)`).
+    """
+    if options is not None and options.collapse == "siblings":
+        graph = collapse(graph)
     heading, details = style.title_lines(graph)
     lines = [terminal_text(heading), terminal_text(details) + " · * marks a seed", ""]
     shown: set[str] = set()

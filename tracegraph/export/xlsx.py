@@ -19,7 +19,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import networkx as nx
-import xlsxwriter
 
 from tracegraph.errors import ExportError
 from tracegraph.export.csv import unit_rows
@@ -58,6 +57,8 @@ class Table:
 
 class _Writer:
     def __init__(self, generated_at: str) -> None:
+        import xlsxwriter  # imported when a workbook is asked for
+
         self.buffer = io.BytesIO()
         self.book = xlsxwriter.Workbook(
             self.buffer,

@@ -1,0 +1,195 @@
+"""How big Graphviz will draw a box, known before it draws it.
+
+The tree layout places boxes itself, so it needs their sizes. They depend on
+the fonts Graphviz finds on this machine, so they are measured, once per
+process, by Graphviz: one run on a few hundred tiny boxes gives the advance of
+every character in every style a label uses, what a box adds around its text,
+and the height of every sequence of line styles the picture's labels have
+(Graphviz spaces the lines of a label by more than their sizes). Kerning only
+narrows text, so a width from these figures is never smaller than Graphviz's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from tracegraph.errors import ExportError
+from tracegraph.export.escape import dot_html
+
+FONT = "Helvetica"
+SIZES = (11, 9, 10, 14)
+REPEATS = (20, 40)  # two lengths of one character: their difference is its advance
+MIN_WIDTH, MIN_HEIGHT = 54.0, 36.0  # Graphviz's default smallest box, points
+POINTS = 72.0
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a label: its text and style."""
+
+    text: str
+    size: int = 11
+    bold: bool = False
+
+
+Style = tuple[int, bool]
+Shape = tuple[Style, ...]  # the styles of a label's lines, top to bottom
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Character advances and label heights, in points, as Graphviz measures them."""
+
+    advances: dict[tuple[Style, str], float]
+    line_height: dict[int, float]
+    padding: tuple[float, float]  # what a box adds to its text, across and down
+    heights: dict[Shape, float]  # whole box heights, per label shape
+    widths: dict[Line, float] = field(default_factory=dict, compare=False)  # lines measured
+
+    def width(self, line: Line) -> float:
+        known = self.widths.get(line)
+        if known is None:
+            style = (line.size, line.bold)
+            fallback = self.advances.get((style, "M"), line.size * 0.9)
+            advances = self.advances
+            known = sum(advances.get((style, char), fallback) for char in line.text)
+            self.widths[line] = known
+        return known
+
+    def box(self, lines: Iterable[Line]) -> tuple[float, float]:
+        """Width and height, in points, of a box holding these lines."""
+        shown = list(lines)
+        text_width = max((self.width(line) for line in shown), default=0.0)
+        height = self.heights.get(shape_of(shown))
+        if height is None:
+            text = sum(self.line_height.get(line.size, line.size * 1.2) for line in shown)
+            height = text + self.padding[1]
+        return max(MIN_WIDTH, text_width + self.padding[0]), max(MIN_HEIGHT, height)
+
+
+def shape_of(lines: Iterable[Line]) -> Shape:
+    return tuple((line.size, line.bold) for line in lines)
+
+
+def html_label(lines: Iterable[Line], colours: Iterable[str | None] = ()) -> str:
+    """The Graphviz HTML-like label of these lines (text escaped)."""
+    rows = []
+    for line, colour in zip(lines, [*colours, *([None] * 1000)], strict=False):
+        text = dot_html(line.text)
+        if line.bold:
+            text = f"<B>{text}</B>"
+        attributes = "" if line.size == 11 else f' POINT-SIZE="{line.size}"'
+        if colour:
+            attributes += f' COLOR="{colour}"'
+        rows.append(f"<FONT{attributes}>{text}</FONT>" if attributes else text)
+    return "<" + "<BR/>".join(rows) + ">"
+
+
+def _label(text: str, style: Style) -> str:
+    size, bold = style
+    inner = dot_html(text)
+    if bold:
+        inner = f"<B>{inner}</B>"
+    return f'<<FONT POINT-SIZE="{size}">{inner}</FONT>>'
+
+
+@dataclass
+class _Calibration:
+    """The boxes Graphviz measures, in order, and what each one measures."""
+
+    nodes: list[str]
+    advances: list[tuple[Style, str, int]]  # style, character, repeats
+    heights: list[tuple[int, int]]  # size, lines
+    shapes: list[Shape]
+
+    def dot(self) -> str:
+        return (
+            f'digraph calibration {{ node [shape=box, fontname="{FONT}", fontsize=11, '
+            f'margin="0.10,0.05", pos="0,0!"]; {" ".join(self.nodes)} }}'
+        )
+
+
+def _calibration(characters: str, shapes: tuple[Shape, ...]) -> _Calibration:
+    """Boxes of one character repeated, per style; of stacked lines, per size and shape."""
+    work = _Calibration([], [], [], [])
+    for size in SIZES:
+        for bold in (False, True):
+            for char in characters:
+                for repeat in REPEATS:
+                    work.advances.append(((size, bold), char, repeat))
+                    label = _label(char * repeat, (size, bold))
+                    work.nodes.append(f"a{len(work.advances)} [label={label}];")
+        for lines in (5, 10):
+            text = "<BR/>".join([f'<FONT POINT-SIZE="{size}">x</FONT>'] * lines)
+            work.heights.append((size, lines))
+            work.nodes.append(f"h{len(work.heights)} [label=<{text}>];")
+    for shape in shapes:
+        work.shapes.append(shape)
+        label = html_label(Line("x", size, bold) for size, bold in shape)
+        work.nodes.append(f"s{len(work.shapes)} [label={label}];")
+    return work
+
+
+class Graphviz(Protocol):
+    """What runs Graphviz for a picture (one deadline, one way of saying what failed)."""
+
+    dot: str
+
+    def run(self, arguments: list[str], text: bytes, what: str) -> bytes: ...
+
+
+_measured: dict[tuple[str, str, tuple[Shape, ...]], Metrics] = {}
+
+
+def measure(graphviz: Graphviz, characters: str, shapes: tuple[Shape, ...] = ()) -> Metrics:
+    """Measure with Graphviz (`neato -n2`, no layout) characters and label shapes."""
+    key = (graphviz.dot, characters, shapes)
+    if key not in _measured:
+        if len(_measured) > 16:
+            _measured.clear()
+        _measured[key] = _measure(graphviz, characters, shapes)
+    return _measured[key]
+
+
+def _measure(graphviz: Graphviz, characters: str, shapes: tuple[Shape, ...]) -> Metrics:
+    work = _calibration(characters, shapes)
+    text = work.dot().encode("utf-8")
+    answer = graphviz.run(["-Kneato", "-n2", "-Tjson0"], text, "measure the labels")
+    try:
+        measured = {o["name"]: o for o in json.loads(answer)["objects"]}
+    except (ValueError, KeyError, TypeError) as error:
+        raise ExportError(f"Graphviz measured the labels in an unknown form ({error})") from None
+
+    def points(name: str, dimension: str) -> float:
+        return float(measured[name][dimension]) * POINTS
+
+    widths: dict[tuple[Style, str], dict[int, float]] = {}
+    for i, (style, char, repeat) in enumerate(work.advances, start=1):
+        widths.setdefault((style, char), {})[repeat] = points(f"a{i}", "width")
+    heights: dict[int, dict[int, float]] = {}
+    for i, (size, lines) in enumerate(work.heights, start=1):
+        heights.setdefault(size, {})[lines] = points(f"h{i}", "height")
+    shaped = {shape: points(f"s{i}", "height") for i, shape in enumerate(work.shapes, start=1)}
+    advances = {
+        key: (by[REPEATS[1]] - by[REPEATS[0]]) / (REPEATS[1] - REPEATS[0])
+        for key, by in widths.items()
+    }
+    wide = ((11, False), "M")
+    padding_across = widths[wide][REPEATS[0]] - REPEATS[0] * advances[wide]
+    line_height = {size: (by[10] - by[5]) / 5 for size, by in heights.items()}
+    padding_down = heights[11][5] - 5 * line_height[11]
+    return Metrics(advances, line_height, (padding_across, padding_down), shaped)
+
+
+BASIC = "".join(chr(c) for c in range(32, 127))
+
+
+def metrics_for(graphviz: Graphviz, labels: Iterable[Iterable[Line]]) -> Metrics:
+    """Metrics for every character and label shape of `labels` (and printable ASCII)."""
+    every = [list(label) for label in labels]
+    extra = sorted({char for label in every for line in label for char in line.text} - set(BASIC))
+    shapes = tuple(sorted({shape_of(label) for label in every}))
+    return measure(graphviz, BASIC + "".join(extra), shapes)
