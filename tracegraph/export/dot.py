@@ -13,7 +13,7 @@ boxes placed by the tree layout).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -198,13 +198,14 @@ def _attribute_list(attributes: Attributes) -> str:
     return ", ".join(f"{name}={value}" for name, value in attributes)
 
 
-def write_dot(drawn: Picture, node_id: Callable[[str], str]) -> str:
-    """The picture as DOT text, each node named by `node_id`."""
+def write_dot(drawn: Picture, node_id: Callable[[str], str], extra: Iterable[str] = ()) -> str:
+    """The picture as DOT text, each node named by `node_id`; `extra` statements first."""
     lines = [
         f"digraph {GRAPH_NAME} {{",
         f"  graph [{_attribute_list(drawn.graph)}];",
         f"  node [{_attribute_list(drawn.node)}];",
         f"  edge [{_attribute_list(drawn.edge)}];",
+        *extra,
     ]
     for serial, attributes in drawn.nodes:
         lines.append(f"  {node_id(serial)} [{_attribute_list(attributes)}];")

@@ -2,43 +2,90 @@
 
 `--collapse auto` folds repeated parts only when the picture would not fit a
 page otherwise (A3 landscape at half scale: 2,382 × 1,684 pt); `--layout
-auto` keeps Graphviz's `dot`, which draws small genealogies best, up to
-`TREE_LAYOUT_ABOVE` boxes, and places bigger ones itself with the tree layout
-(`treelayout.py`), which Graphviz then only renders (`neato -n2`).
+auto` keeps Graphviz's `dot`, which draws small genealogies best, while every
+tree of the picture has at most `TREE_LAYOUT_ABOVE` boxes, and places bigger
+ones itself with the tree layout (`treelayout.py`), which Graphviz then only
+renders (`neato -n2`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 
 from tracegraph.export import style
 from tracegraph.export.collapse import collapse, is_group
-from tracegraph.export.dot import GRAPH_NAME, Labels, box_lines, picture, write_dot
+from tracegraph.export.dot import GRAPH_NAME, Labels, Picture, box_lines, picture, write_dot
 from tracegraph.export.metrics import Graphviz, metrics_for
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.treelayout import Placement, tree_layout
 
 PAGE = (2 * 1191.0, 2 * 842.0)  # A3 landscape at half scale, points
-# Above this many boxes, `dot` takes more than about two seconds here (measured
-# in bench/big_bench.py); the tree layout takes a fraction of that.
+# `dot` lays out each tree of a forest on its own, in time that grows faster
+# than the tree: for one tree of 1,100 / 1,600 / 2,100 / 3,100 boxes it took
+# 0.5 / 1.2 / 2.6 / 4.5 s here, the tree layout 0.4 / 0.4 / 0.5 / 0.8 s, while
+# a forest of 50 trees of 206 boxes (10,300) took 2.1 s (bench/layout_bench.py).
+# So the switch looks at the biggest tree, not at the whole picture.
 TREE_LAYOUT_ABOVE = 1500
+# Boxes Graphviz renders in one run. A placed picture bigger than this is
+# rendered in pieces, side by side on the machine's cores (about 1.7× faster
+# on two). The pieces depend only on the picture, so its bytes do too.
+PIECE = 3000
+_STAND_IN = 'style=invis, shape=point, width=0, height=0, label=""'
 
 
 @dataclass(frozen=True)
 class Drawing:
     """DOT for Graphviz, and what each of its numbered nodes stands for."""
 
-    dot: str
+    picture: Picture
+    numbers: dict[str, str]  # serial number (or group key) -> drawing id
     engine: tuple[str, ...]  # Graphviz's options: () for `dot`, ("-Kneato", "-n2") for placed
     titles: dict[str, str]  # drawing id -> its title: the serial, or a group and its serials
     tooltips: dict[str, str]  # drawing id -> a group's tooltip, every serial it stands for
     members: dict[str, tuple[str, ...]]  # drawing id -> the serials its box shows
     title: str  # the picture's title, for the SVG document
     size: tuple[float, float] | None  # points, when the tree layout placed the boxes
+    # When placed: the left, bottom, right and top of all that is drawn, in DOT's points.
+    frame: tuple[float, float, float, float] | None
     view: nx.DiGraph  # what is drawn: the genealogy, or its collapsed view
+
+    @cached_property
+    def dot(self) -> str:
+        return write_dot(self.picture, self.numbers.__getitem__)
+
+    def pieces(self) -> list[str]:
+        """The picture as DOT in pieces of at most `PIECE` boxes, to render side by side.
+
+        Only a placed picture comes in pieces. Each piece holds the picture's
+        corners as invisible points, so that Graphviz frames every piece alike,
+        each edge goes with its child, and an edge's parent from another piece
+        stands in as an invisible point at its place.
+        """
+        nodes = self.picture.nodes
+        if self.size is None or len(nodes) <= PIECE:
+            return [self.dot]
+        assert self.frame is not None
+        left, bottom, right, top = self.frame
+        corners = [f'  corner0 [{_STAND_IN}, pos="{left:.1f},{bottom:.1f}!"];',
+                   f'  corner1 [{_STAND_IN}, pos="{right:.1f},{top:.1f}!"];']  # fmt: skip
+        order = {key: i for i, (key, _) in enumerate(nodes)}
+        places = {key: dict(attributes)["pos"] for key, attributes in nodes}
+        pieces = []
+        for start in range(0, len(nodes), PIECE):
+            mine = range(start, start + PIECE)
+            edges = [edge for edge in self.picture.edges if order[edge[1]] in mine]
+            stand_ins = sorted({order[p] for p, _, _ in edges if order[p] not in mine})
+            hidden = [
+                f"  {self.numbers[nodes[i][0]]} [{_STAND_IN}, pos={places[nodes[i][0]]}];"
+                for i in stand_ins
+            ]
+            piece = dataclasses.replace(self.picture, nodes=nodes[start : mine.stop], edges=edges)
+            pieces.append(write_dot(piece, self.numbers.__getitem__, [*corners, *hidden]))
+        return pieces
 
 
 def labels_of(graph: nx.DiGraph) -> Labels:
@@ -72,7 +119,10 @@ def _view(
 
 def _wants_tree(options: ExportOptions, view: nx.DiGraph) -> bool:
     if options.layout == "auto":
-        return int(view.number_of_nodes()) > TREE_LAYOUT_ABOVE
+        if view.number_of_nodes() <= TREE_LAYOUT_ABOVE:
+            return False
+        biggest = max(map(len, nx.weakly_connected_components(view)))
+        return bool(biggest > TREE_LAYOUT_ABOVE)
     return options.layout == "tree"
 
 
@@ -80,20 +130,25 @@ def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: ExportOptions) ->
     """The picture Graphviz draws: numbered nodes, folded and laid out as `options` say."""
     view, placement, sizes = _view(graphviz, graph, options)
     engine: tuple[str, ...] = ()
-    size = None
+    size = frame = None
     labels = labels_of(view)
     if _wants_tree(options, view):
         if placement is None or sizes is None:
             sizes = box_sizes(graphviz, labels)
             placement = tree_layout(view, sizes)
         engine, size = ("-Kneato", "-n2"), (placement.width, placement.height)
+        left, top, right, bottom = placement.bounds(sizes)
+        frame = (left, placement.height - bottom, right, placement.height - top)
     else:
         placement = sizes = None
     drawn = picture(view, placement, sizes, labels)
     numbers = {key: f"u{i}" for i, (key, _) in enumerate(drawn.nodes)}
-    # The number is also the box's id in the SVG, where the HTML viewer finds it.
+    # The number is also the box's id in the SVG, where the HTML viewer finds it;
+    # edges are numbered too, so that pieces rendered apart keep distinct ids.
     drawn = dataclasses.replace(
-        drawn, nodes=[(key, [*attrs, ("id", f'"{numbers[key]}"')]) for key, attrs in drawn.nodes]
+        drawn,
+        nodes=[(key, [*attrs, ("id", f'"{numbers[key]}"')]) for key, attrs in drawn.nodes],
+        edges=[(p, c, [*attrs, ("id", f'"e{i}"')]) for i, (p, c, attrs) in enumerate(drawn.edges)],
     )
     titles, tooltips, members = {}, {}, {}
     for key, number in numbers.items():
@@ -109,13 +164,15 @@ def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: ExportOptions) ->
             titles[number] = key
             members[number] = (key,)
     return Drawing(
-        dot=write_dot(drawn, numbers.__getitem__),
+        picture=drawn,
+        numbers=numbers,
         engine=engine,
         titles=titles,
         tooltips=tooltips,
         members=members,
         title=style.title_lines(view)[0],
         size=size,
+        frame=frame,
         view=view,
     )
 

@@ -11,19 +11,21 @@ readable; otherwise it is an error that says what to use instead.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import signal
 import subprocess
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 
 from tracegraph.errors import ExportError, TracegraphWarning
 from tracegraph.export.drawing import Drawing, to_drawing
 from tracegraph.export.options import ExportOptions
-from tracegraph.export.svg import retitle
+from tracegraph.export.svg import join_pieces, retitle
 
 INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
@@ -91,6 +93,14 @@ class GraphvizRuns:
             raise ExportError(f"Graphviz could not {what}: {_failure(result)}")
         return result.stdout
 
+    def run_side_by_side(self, arguments: list[str], texts: list[bytes], what: str) -> list[bytes]:
+        """`run` on each text, as many at once as the machine has cores."""
+        if len(texts) == 1:
+            return [self.run(arguments, texts[0], what)]
+        workers = min(len(texts), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda text: self.run(arguments, text, what), texts))
+
 
 def _png(graphviz: GraphvizRuns, drawing: Drawing) -> bytes:
     """Lay out, then render at a resolution that fits a PNG (or say why it cannot)."""
@@ -125,11 +135,12 @@ def draw(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> tuple[bytes, Dr
     drawing = to_drawing(graphviz, graph, options)
     if fmt == "png":
         return _png(graphviz, drawing), drawing
-    drawn = graphviz.run(
-        [*drawing.engine, f"-T{fmt}"], drawing.dot.encode("utf-8"), f"draw the {fmt.upper()}"
-    )
+    arguments, what = [*drawing.engine, f"-T{fmt}"], f"draw the {fmt.upper()}"
     if fmt == "svg":
+        pieces = [piece.encode("utf-8") for piece in drawing.pieces()]
+        drawn = join_pieces(graphviz.run_side_by_side(arguments, pieces, what))
         return retitle(drawn, drawing), drawing
+    drawn = graphviz.run(arguments, drawing.dot.encode("utf-8"), what)
     return _dated(drawn, str(graph.graph.get("generated_at", ""))), drawing
 
 

@@ -21,6 +21,29 @@ _NODE_TOOLTIP = re.compile(
 )
 _EDGE = re.compile(r"([A-Za-z0-9_]+)&#45;&gt;([A-Za-z0-9_]+)")
 _SVG_START = re.compile(r"<svg\b[^>]*>")
+# An invisible point's comment (a piece's corners and stand-ins): no element follows.
+_INVISIBLE = re.compile(rb"<!-- [A-Za-z0-9_]+ -->\n(?=<!--|</g>\n</svg>)")
+_END = b"\n</g>\n</svg>\n"
+
+
+def join_pieces(pieces: list[bytes]) -> bytes:
+    """One SVG of the pieces Graphviz rendered apart (`Drawing.pieces`).
+
+    Every piece has the same frame, so the first is kept whole (its title,
+    background and graph label) and the others add their boxes and edges.
+    """
+    if len(pieces) == 1:
+        return pieces[0]
+    bodies = []
+    for number, piece in enumerate(pieces):
+        piece = _INVISIBLE.sub(b"", piece)
+        end = piece.rindex(_END)
+        if number:  # its boxes and edges: from the first after the graph's own elements
+            start = piece.index(b"\n<!-- ", piece.index(b'class="graph"'))
+            bodies.append(piece[start:end])
+        else:
+            bodies.append(piece[:end])
+    return b"".join(bodies) + _END
 
 
 def retitle(svg: bytes, drawing: Drawing) -> bytes:

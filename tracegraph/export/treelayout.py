@@ -41,6 +41,18 @@ class Placement:
     width: float
     height: float
 
+    def bounds(self, sizes: dict[str, tuple[float, float]]) -> tuple[float, float, float, float]:
+        """The left, top, right and bottom of everything drawn: boxes and edges."""
+        xs, ys = [], []
+        for key, (x, y) in self.centres.items():
+            width, height = sizes[key]
+            xs += [x - width / 2, x + width / 2]
+            ys += [y - height / 2, y + height / 2]
+        for route in self.routes.values():
+            xs += [x for x, _ in route]
+            ys += [y for _, y in route]
+        return (min(xs), min(ys), max(xs), max(ys)) if xs else (0.0, 0.0, 0.0, 0.0)
+
 
 class _Contour:
     """A subtree's left and right edges, level by level (last item: the top level).
