@@ -1,53 +1,57 @@
 """Where `--layout auto` switches from Graphviz's `dot` to the tree layout.
 
-    .venv/bin/python bench/layout_bench.py [--sizes 250,500,1000,1500,2000,3000]
+    .venv/bin/python bench/layout_bench.py
 
-For genealogies of growing size (products of 5 sub-assemblies of 8 parts of 4,
-roughly a factory's shape), the SVG is exported in this process with
-`--collapse none` and `--layout dot`, then `--layout tree`; each is timed
-once after a warm-up. It prints figures and asserts nothing.
+`dot` lays out each tree of a forest on its own, so what counts is the size
+of the biggest tree. For single trees of growing size (a product of 10
+sub-assemblies of 10 boards of N parts), and for forests of many small trees,
+the SVG is exported in this process with `--collapse none` and `--layout dot`,
+then `--layout tree`; each once, after a warm-up. It prints figures and
+asserts nothing.
 """
 
 from __future__ import annotations
 
-import argparse
 import platform
 import sys
 import time
 from pathlib import Path
 
+import networkx as nx
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tracegraph
 from bench.synthetic import snapshot_of
-from tracegraph.export import export
 
-FAN_OUT = (5, 8, 4)  # 1 + 5 + 40 + 160 = 206 units a product
+TREES = [(5, 8, 4), (10, 10, 5), (10, 10, 10), (10, 10, 15), (10, 10, 20), (10, 10, 30)]
+FORESTS = [10, 25, 50]  # products of (5, 8, 4): 206 units each
 
 
-def graph_of(units: int) -> object:
-    products = max(1, round(units / 206))
-    source = tracegraph.SnapshotSource(snapshot_of(products, FAN_OUT))
+def genealogy(products: int, fan_out: tuple[int, ...]) -> nx.DiGraph:
+    source = tracegraph.SnapshotSource(snapshot_of(products, fan_out))
     return tracegraph.trace(batches=["B-PRODUCT"], source=source)
 
 
-def timed(graph: object, layout: str) -> float:
+def timed(graph: nx.DiGraph, layout: str) -> float:
     started = time.perf_counter()
-    export(graph, "svg", collapse="none", layout=layout)  # type: ignore[arg-type]
+    tracegraph.export(graph, "svg", collapse="none", layout=layout)
     return time.perf_counter() - started
 
 
+def row(what: str, graph: nx.DiGraph) -> None:
+    dot, tree = timed(graph, "dot"), timed(graph, "tree")
+    print(f"{what:<22}{graph.number_of_nodes():>7}{dot:>8.2f} s{tree:>8.2f} s", flush=True)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="250,500,1000,1500,2000,3000")
-    args = parser.parse_args()
     print(f"{platform.node()}: {platform.machine()}, Python {platform.python_version()}")
-    timed(graph_of(50), "dot")
-    print(f"{'units':>7}{'dot':>9}{'tree':>9}")
-    for units in (int(size) for size in args.sizes.split(",")):
-        graph = graph_of(units)
-        nodes = graph.number_of_nodes()  # type: ignore[attr-defined]
-        print(f"{nodes:>7}{timed(graph, 'dot'):>8.2f}s{timed(graph, 'tree'):>8.2f}s", flush=True)
+    timed(genealogy(1, (3, 3)), "dot")
+    print(f"{'':<22}{'boxes':>7}{'dot':>10}{'tree':>10}")
+    for fan_out in TREES:
+        row(f"one tree {fan_out}", genealogy(1, fan_out))
+    for products in FORESTS:
+        row(f"{products} trees (5, 8, 4)", genealogy(products, (5, 8, 4)))
 
 
 if __name__ == "__main__":

@@ -147,6 +147,17 @@ def test_the_big_batch_folds_onto_an_a3_page_and_small_ones_stay_whole(
     assert "drawn in groups" not in tracegraph.export(small, "svg").decode()
 
 
+@needs_graphviz
+def test_a_forest_that_dot_fits_on_the_page_is_not_folded() -> None:
+    # 140 units in 8 trees: 2,549 pt wide as the tree layout packs them (the
+    # first, quick measure), but `dot` fits them on the page: nothing is folded.
+    graph = tracegraph.trace(batches=["CAP-2407"], source=str(ROOT / "samples/factory.json"))
+    svg = tracegraph.export(graph, "svg").decode()
+    assert "140 units ·" in svg and "drawn in groups" not in svg
+    found = re.search(r'viewBox="0.00 0.00 ([\d.]+) ([\d.]+)"', svg)
+    assert found is not None and float(found[1]) <= PAGE[0] and float(found[2]) <= PAGE[1]
+
+
 def inverters_source(plant: nx.DiGraph) -> tracegraph.SnapshotSource:
     return tracegraph.SnapshotSource(snapshot(build_inverters()))
 

@@ -3,8 +3,10 @@ and a handful of real subprocess runs for what needs a process (signals, a termi
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -362,6 +364,58 @@ def test_sample_factory_bodies_pass_the_official_sdk(sample: dict[str, Any]) -> 
 def test_factory_builder_bodies_pass_the_official_sdk() -> None:
     for factory in (drone_factory(), bike_factory()):
         assert_sdk_accepts([("unit", u) for u in factory.snapshot()["units"].values()])
+
+
+def test_inverter_plant_bodies_pass_the_official_sdk() -> None:
+    sys.path.insert(0, str(SAMPLE.parent))
+    from generate_factory import build_inverters, snapshot
+
+    plant = snapshot(build_inverters())
+    served = [("unit", u) for u in plant["units"].values()]
+    served += [("batch", b) for b in plant["batches"].values()]
+    assert len(served) > 972
+    assert_sdk_accepts(served)
+
+
+@needs_graphviz
+def test_collapse_and_layout_options_shape_the_picture(tmp_path: Path) -> None:
+    source = str(SAMPLE)
+    pictures = {}
+    for name, options in {
+        "auto": [],
+        "folded": ["--collapse", "siblings"],
+        "tree": ["--collapse", "none", "--layout", "tree"],
+    }.items():
+        out = tmp_path / f"{name}.svg"
+        run = tracegraph("batch", "CAP-2407", "--source", source, "-q", *options, "-o", str(out))
+        assert run.code == 0, run.err
+        pictures[name] = out.read_text()
+    assert "140 units ·" in pictures["auto"] and "drawn in groups" not in pictures["auto"]
+    assert "140 units (80 drawn in groups)" in pictures["folded"]
+    assert pictures["folded"].count('class="node"') == 140 - 80 + 22  # 22 groups
+    assert pictures["tree"].count('class="node"') == 140
+
+    def square_edges(svg: str) -> bool:  # the tree layout's edges run level or plumb
+        paths = re.findall(r'class="edge">\n<title>[^<]*</title>\n<path [^>]* d="M([^"]+)"', svg)
+        routes = [
+            [tuple(map(float, p.split(","))) for p in d.replace("C", " ").split()] for d in paths
+        ]
+        return len(paths) > 100 and all(
+            a[0] == b[0] or a[1] == b[1] for route in routes for a, b in itertools.pairwise(route)
+        )
+
+    assert square_edges(pictures["tree"]) and not square_edges(pictures["auto"])
+
+
+def test_collapse_layout_and_timeout_mistakes_are_usage_errors() -> None:
+    for option, value in [
+        ("--collapse", "some"),
+        ("--layout", "radial"),
+        ("--layout-timeout", "0"),
+        ("--layout-timeout", "soon"),
+    ]:
+        run = tracegraph("unit", "X", "--source", str(SAMPLE), option, value, "-o", "x.svg")
+        assert run.code == 2 and option in run.err, (option, value, run.err)
 
 
 def test_outputs_never_overwrite_the_source_snapshot(tmp_path: Path) -> None:

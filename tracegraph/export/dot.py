@@ -13,6 +13,7 @@ boxes placed by the tree layout).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -134,12 +135,12 @@ def _placed(placement: Placement, sizes: dict[str, tuple[float, float]]) -> Hint
         # A polyline as cubic Bezier pieces whose control points sit on the line; it
         # stops short of the child by the arrowhead, which ends at the child's edge.
         (ex, ey), (_, ly) = route[-1], route[-2]
-        stop = (ex, ey - min(ARROW, max(ey - ly, 0.0)))
-        points = [route[0]]
-        for previous, current in zip([*route[:-1], stop][:-1], [*route[1:-1], stop], strict=True):
-            points += [previous, current, current]
-        text = " ".join(point(x, y) for x, y in points)
-        edges[edge] = [("pos", f'"e,{point(ex, ey)} {text}"')]
+        corners = [point(x, y) for x, y in route[:-1]]
+        corners.append(point(ex, ey - min(ARROW, max(ey - ly, 0.0))))
+        pieces = [corners[0]]
+        for previous, current in itertools.pairwise(corners):
+            pieces += [previous, current, current]
+        edges[edge] = [("pos", f'"e,{point(ex, ey)} {" ".join(pieces)}"')]
     return [("splines", "true")], nodes, edges
 
 

@@ -11,6 +11,7 @@ renders (`neato -n2`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -98,22 +99,46 @@ def box_sizes(graphviz: Graphviz, labels: Labels) -> dict[str, tuple[float, floa
     return {serial: metrics.box(lines) for serial, (lines, _) in labels.items()}
 
 
-def fits_a_page(placement: Placement) -> bool:
-    return placement.width <= PAGE[0] and placement.height <= PAGE[1]
+def fits_a_page(width: float, height: float) -> bool:
+    return width <= PAGE[0] and height <= PAGE[1]
+
+
+_NUMBER = rb"(-?[\d.]+(?:e[-+]?\d+)?)"  # Graphviz writes big ones as 3.3826e+05
+BOUNDING_BOX = re.compile(rb'\bbb="' + rb",".join([_NUMBER] * 4) + rb'"')  # in laid-out DOT
+
+
+def _fits_with_dot(graphviz: Graphviz, graph: nx.DiGraph, labels: Labels) -> bool:
+    """Whether `dot` lays the whole genealogy out on a page (title included)."""
+    drawn = picture(graph, labels=labels)
+    numbers = {key: f"u{i}" for i, (key, _) in enumerate(drawn.nodes)}
+    laid_out = graphviz.run(["-Tdot"], write_dot(drawn, numbers.__getitem__).encode(), "lay out")
+    found = BOUNDING_BOX.search(laid_out)
+    if found is None:
+        return False
+    left, bottom, right, top = map(float, found.groups())
+    return fits_a_page(right - left, top - bottom)
 
 
 def _view(
     graphviz: Graphviz, graph: nx.DiGraph, options: ExportOptions
 ) -> tuple[nx.DiGraph, Placement | None, dict[str, tuple[float, float]] | None]:
-    """The graph to draw, and its tree layout when one was made on the way."""
+    """The graph to draw, and its tree layout when one was made on the way.
+
+    `auto` measures the whole genealogy with the tree layout first (fast); a
+    picture that does not fit that way but will be drawn by `dot` is measured
+    by `dot` itself, which packs some forests tighter.
+    """
     if options.collapse == "siblings":
         return collapse(graph), None, None
     if options.collapse == "none":
         return graph, None, None
-    sizes = box_sizes(graphviz, labels_of(graph))
+    labels = labels_of(graph)
+    sizes = box_sizes(graphviz, labels)
     placement = tree_layout(graph, sizes)
-    if fits_a_page(placement):
+    if fits_a_page(placement.width, placement.height):
         return graph, placement, sizes
+    if not _wants_tree(options, graph) and _fits_with_dot(graphviz, graph, labels):
+        return graph, None, None
     return collapse(graph), None, None
 
 

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import networkx as nx
 
 from tracegraph.errors import ExportError, TracegraphWarning
-from tracegraph.export.drawing import Drawing, to_drawing
+from tracegraph.export.drawing import BOUNDING_BOX, Drawing, to_drawing
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.svg import join_pieces, retitle
 
@@ -35,8 +35,6 @@ PNG_MAX_PIXELS = 32_767  # across or down: what Graphviz's PNG writer takes
 PNG_DPI = 96
 SMALLEST_TEXT = 9  # points: the smallest label text
 READABLE_PIXELS = 6  # below this many pixels tall, text is a smudge
-_NUMBER = rb"(-?[\d.]+(?:e[-+]?\d+)?)"  # Graphviz writes big ones as 3.3826e+05
-_BOUNDING_BOX = re.compile(rb'\bbb="' + rb",".join([_NUMBER] * 4) + rb'"')
 PAD = 8.0  # points Graphviz adds around a picture (4 each side)
 
 
@@ -105,7 +103,7 @@ class GraphvizRuns:
 def _png(graphviz: GraphvizRuns, drawing: Drawing) -> bytes:
     """Lay out, then render at a resolution that fits a PNG (or say why it cannot)."""
     laid_out = graphviz.run([*drawing.engine, "-Tdot"], drawing.dot.encode("utf-8"), "draw the PNG")
-    found = _BOUNDING_BOX.search(laid_out)
+    found = BOUNDING_BOX.search(laid_out)
     size = max(float(found[3]) - float(found[1]), float(found[4]) - float(found[2])) if found else 0
     dpi = PNG_DPI
     pixels = (size + PAD) * dpi / 72
