@@ -153,7 +153,7 @@ def test_a_forest_that_dot_fits_on_the_page_is_not_folded() -> None:
     # first, quick measure), but `dot` fits them on the page: nothing is folded.
     graph = tracegraph.trace(batches=["CAP-2407"], source=str(ROOT / "samples/factory.json"))
     svg = tracegraph.export(graph, "svg").decode()
-    assert "140 units ·" in svg and "drawn in groups" not in svg
+    assert "· 140 units" in svg and "drawn in groups" not in svg
     found = re.search(r'viewBox="0.00 0.00 ([\d.]+) ([\d.]+)"', svg)
     assert found is not None and float(found[1]) <= PAGE[0] and float(found[2]) <= PAGE[1]
 

@@ -181,7 +181,7 @@ def test_svg_titles_name_units_and_links_in_chromium(written: Path, chromium_pag
     graph = hostile_graph()
     page = chromium_page
     page.goto((written / "hostile.svg").as_uri())
-    assert page.title() == style.title_lines(graph)[0]
+    assert page.title() == style.title_block(graph)[0]
     nodes = page.eval_on_selector_all("g.node > title", "ts => ts.map(t => t.textContent)")
     edges = page.eval_on_selector_all("g.edge > title", "ts => ts.map(t => t.textContent)")
     tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")

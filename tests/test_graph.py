@@ -28,8 +28,10 @@ def test_nodes_carry_the_schema_and_never_none() -> None:
     assert graph.nodes["CAP-1"]["batch"] == "C1" and graph.nodes["FC-1"]["batch"] == ""
     assert graph.nodes["CAP-1"]["seed"] is True and graph.nodes["PCB-1"]["seed"] is False
     assert graph.nodes["DRN-1"]["depth"] == 3
-    assert set(graph.graph) == {*GRAPH_ATTRIBUTES, "warnings"}
+    # A snapshot's capture time is recorded; max_depth only when --depth was given.
+    assert set(graph.graph) == {*GRAPH_ATTRIBUTES, "warnings", "captured_at"}
     assert graph.graph["generated_at"] == "2026-11-18T11:06:40Z"  # SOURCE_DATE_EPOCH
+    assert graph.graph["captured_at"] == drone_factory().snapshot()["captured_at"]
     assert graph.edges["PCB-1", "CAP-1"] == {"relation": "contains"}
 
 

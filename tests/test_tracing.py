@@ -104,8 +104,8 @@ def test_write_and_export_refuse_unknown_formats_and_options(tmp_path: Path) -> 
         tracegraph.export(graph, "bmp")
     with pytest.raises(ExportError, match="needs a recall impact report"):
         tracegraph.export(graph, "impact-csv")
-    with pytest.raises(ExportError, match="unknown export option 'colour'"):
-        tracegraph.write(graph, tmp_path / "g.svg", colour="red")
+    with pytest.raises(ExportError, match="unknown export option 'shade'"):
+        tracegraph.write(graph, tmp_path / "g.svg", shade="red")
     with pytest.raises(ExportError, match="cannot tell the format"):
         tracegraph.write(graph, tmp_path / "g.docx")
     assert not list(tmp_path.iterdir())

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -27,7 +27,7 @@ from tracegraph.errors import (
     RefusedError,
     TransportError,
 )
-from tracegraph.source import BatchFilters, Record, iso_utc
+from tracegraph.source import BatchFilters, Record, iso_utc, public_url
 
 PAGE_LIMIT = 100
 BULK_REFUSALS = frozenset({400, 404, 405, 414, 422})
@@ -61,15 +61,6 @@ def encode_segment(identifier: str) -> str:
         # Dot segments would be removed by URL normalisation.
         encoded = encoded.replace(".", "%2E")
     return encoded
-
-
-def public_url(url: str) -> str:
-    """The URL without user info, query or fragment: safe to print and record."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -37,7 +37,7 @@ from tracegraph.genealogy import (
 )
 from tracegraph.heap import collector_paused
 from tracegraph.snapshot import SnapshotSource
-from tracegraph.source import BatchFilters, Record, Source
+from tracegraph.source import BatchFilters, Record, Source, captured_at
 from tracegraph.walk_up import WalkUp
 
 DEFAULT_MAX_UNITS = 100_000
@@ -257,7 +257,14 @@ async def crawl_genealogy(
         await walk.run(every_seed)
         for serial, depth in walk.depths.items():
             depths[serial] = min(depth, depths.get(serial, depth))
-    return ledger.genealogy(every_seed, depths, scope, source.url)
+    return ledger.genealogy(
+        every_seed,
+        depths,
+        scope,
+        source.url,
+        captured_at=captured_at(source),
+        max_depth=max_depth,
+    )
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ class Genealogy:
     depths: dict[str, int]
     warnings: list[str] = field(default_factory=list)
     source_url: str = ""
+    captured_at: str = ""  # when the source is a snapshot: when it was recorded
+    max_depth: int | None = None  # the crawl's --depth
     scope: Scope = Scope.TREE
     requests: int = 0
     # Units known only in the list endpoint's form with `children` cut at 10.
@@ -135,7 +137,13 @@ class Ledger:
         self.warnings.append(missing_warning(serial, self.referrers.get(serial), error))
 
     def genealogy(
-        self, seeds: Iterable[str], depths: dict[str, int], scope: Scope, source_url: str
+        self,
+        seeds: Iterable[str],
+        depths: dict[str, int],
+        scope: Scope,
+        source_url: str,
+        captured_at: str = "",
+        max_depth: int | None = None,
     ) -> Genealogy:
         """What was learnt, as the crawl's answer."""
         listed = frozenset(s for s in self.units if s not in self.full)
@@ -154,4 +162,6 @@ class Ledger:
             partial=partial,
             aliases=self.aliases,
             listed=listed,
+            captured_at=captured_at,
+            max_depth=max_depth,
         )

@@ -6,8 +6,6 @@ every exporter (GraphML in particular) can hold it.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +14,7 @@ import networkx as nx
 from tracegraph._version import __version__
 from tracegraph.genealogy import Genealogy, reference_serial, unit_references
 from tracegraph.heap import collector_paused
-from tracegraph.source import Record
+from tracegraph.source import Record, generated_at
 
 NODE_ATTRIBUTES = (
     "serial_number",
@@ -36,13 +34,6 @@ NODE_ATTRIBUTES = (
     "status",
 )
 GRAPH_ATTRIBUTES = ("tool", "tool_version", "source", "generated_at", "seeds", "scope")
-
-
-def generated_at() -> str:
-    """Now in UTC, ISO 8601 — or `SOURCE_DATE_EPOCH` when set, for reproducible output."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    seconds = int(epoch) if epoch.isdigit() else int(time.time())
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _text(value: Any) -> str:
@@ -110,6 +101,11 @@ def build_graph(
         seeds=seeds_label,
         scope=genealogy.scope.value,
     )
+    # Optional provenance: only when there is something to say.
+    if genealogy.captured_at:
+        graph.graph["captured_at"] = genealogy.captured_at
+    if genealogy.max_depth is not None:
+        graph.graph["max_depth"] = genealogy.max_depth
     seeds = set(genealogy.seeds)
     with collector_paused():
         serials = sorted(genealogy.units.keys() | genealogy.missing.keys())

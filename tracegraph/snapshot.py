@@ -14,7 +14,15 @@ from typing import Any
 
 from tracegraph.errors import NotFoundError, SnapshotError
 from tracegraph.heap import collector_paused
-from tracegraph.source import LIST_CHILDREN_CAP, BatchFilters, Record, Source, parse_iso
+from tracegraph.source import (
+    LIST_CHILDREN_CAP,
+    BatchFilters,
+    Record,
+    Source,
+    captured_at,
+    generated_at,
+    parse_iso,
+)
 
 FORMAT = "tracegraph-snapshot"
 VERSION = 1
@@ -202,6 +210,10 @@ class SnapshotSource:
     def url(self) -> str:
         return str(self._snapshot.get("source", ""))
 
+    @property
+    def captured_at(self) -> str:
+        return str(self._snapshot.get("captured_at", ""))
+
     async def get_unit(self, serial: str) -> Record:
         return self.unit_now(serial)
 
@@ -247,6 +259,9 @@ class RecordingSource:
 
     def __init__(self, inner: Source) -> None:
         self._inner = inner
+        # A live crawl being recorded is the snapshot's capture: its pictures say
+        # when, as the snapshot's replays will.
+        self._captured_at = captured_at(inner) or generated_at()
         self.units: dict[str, Record] = {}
         self.unit_list: dict[str, Record] = {}
         self.batches: dict[str, Record] = {}
@@ -255,6 +270,10 @@ class RecordingSource:
     @property
     def url(self) -> str:
         return self._inner.url
+
+    @property
+    def captured_at(self) -> str:
+        return self._captured_at
 
     async def get_unit(self, serial: str) -> Record:
         try:

@@ -7,10 +7,13 @@ it talks to.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_API_URL = "https://www.tofupilot.app/api"
 Record = dict[str, Any]
@@ -54,6 +57,31 @@ class BatchFilters:
         if self.search:
             parts.append("search=" + self.search)
         return " ".join(parts)
+
+
+def public_url(url: str) -> str:
+    """The URL without user info, query or fragment: safe to print and record."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def generated_at() -> str:
+    """Now in UTC, ISO 8601 — or `SOURCE_DATE_EPOCH` when set, for reproducible output."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    seconds = int(epoch) if epoch.isdigit() else int(time.time())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def captured_at(source: object) -> str:
+    """When a source's data was captured: a snapshot's `captured_at`; "" for a live API.
+
+    Not part of the `Source` interface: a source without it is live.
+    """
+    value = getattr(source, "captured_at", "")
+    return value if isinstance(value, str) else ""
 
 
 class Source(Protocol):

@@ -217,7 +217,7 @@ def impact(
         # The summary is the command's answer: on stdout, unless an output took stdout.
         on_stdout = plan.stdout_formats
         if not on_stdout or ("summary" not in on_stdout and not run.quiet):
-            click.echo(impact_summary(report), nl=False, err=bool(on_stdout))
+            click.echo(impact_summary(report, run.verbose), nl=False, err=bool(on_stdout))
         report_warnings(report.warnings, run.quiet)
     if (run.strict and report.warnings) or (fail_if_affected and report.reached_a_top_level_unit):
         sys.exit(3)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +13,15 @@ import click
 
 from tracegraph.crawl import DEFAULT_CONCURRENCY, DEFAULT_MAX_UNITS
 from tracegraph.export import format_names
-from tracegraph.export.options import COLLAPSE, DEFAULT_LAYOUT_TIMEOUT, LAYOUTS, ExportOptions
+from tracegraph.export.options import (
+    COLLAPSE,
+    COLOR_BY,
+    DEFAULT_LAYOUT_TIMEOUT,
+    LAYOUTS,
+    PAGES,
+    RANKDIRS,
+    ExportOptions,
+)
 from tracegraph.genealogy import Scope
 from tracegraph.source import DEFAULT_API_URL, BatchFilters, parse_iso
 from tracegraph.tracing import Connection
@@ -174,10 +184,36 @@ output_options = compose(
         show_default=True,
         help="Seconds Graphviz may take to lay out a picture.",
     ),
+    click.option(
+        "--color-by",
+        type=click.Choice(COLOR_BY),
+        default="part",
+        show_default=True,
+        help="Pictures: what the fill colour shows; outcome uses colour-blind-safe colours.",
+    ),
+    click.option(
+        "--rankdir",
+        type=click.Choice(RANKDIRS),
+        default="TB",
+        show_default=True,
+        help="Pictures: top down (TB) or left to right (LR, for deep chains).",
+    ),
+    click.option(
+        "--page",
+        type=click.Choice(PAGES),
+        help="PDF and PNG: fit the picture on one page of this paper, with margins.",
+    ),
+    click.option("--title", help="Pictures: this heading instead of what was asked."),
+    click.option("--no-legend", is_flag=True, help="Pictures: no key of colours and marks."),
     click.option("--strict", is_flag=True, help="Exit 3 when the data had consistency warnings."),
     click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr."),
     click.option("-v", "--verbose", is_flag=True, help="More on stderr; tracebacks on errors."),
 )
+
+
+def wants_colour() -> bool:
+    """ANSI colours for text on stdout: on a terminal, unless NO_COLOR is set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 @dataclass(frozen=True)
@@ -228,6 +264,12 @@ class Run:
                 collapse=get("collapse", "auto"),
                 layout=get("layout", "auto"),
                 layout_timeout=get("layout_timeout", DEFAULT_LAYOUT_TIMEOUT),
+                legend=not get("no_legend"),
+                title=get("title") or "",
+                color_by=get("color_by", "part"),
+                rankdir=get("rankdir", "TB"),
+                page=get("page"),
+                colour=wants_colour(),
             ),
             strict=bool(get("strict")),
             quiet=bool(get("quiet")),

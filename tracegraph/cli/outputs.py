@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import warnings
@@ -112,15 +113,17 @@ def deliver(
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TracegraphWarning)
-        rendered = [(t, render(result, t.fmt, options)) for t in plan.targets]
+        # Colours only for the terminal; a file gets plain text.
+        plain = dataclasses.replace(options, colour=False)
+        rendered = [
+            (t, render(result, t.fmt, options if t.path == "-" else plain)) for t in plan.targets
+        ]
     for warning in caught:
         if issubclass(warning.category, TracegraphWarning):
             echo_err(f"Warning: {warning.message}")
     files = {t.path: data for t, data in rendered if t.path != "-"}
     if recorder is not None and plan.save_snapshot:
-        graph = result.graph if isinstance(result, ImpactReport) else result
-        captured = str(graph.graph.get("generated_at", "")) if graph is not None else ""
-        files[plan.save_snapshot] = dump_snapshot(recorder.snapshot(captured)).encode("utf-8")
+        files[plan.save_snapshot] = dump_snapshot(recorder.snapshot(recorder.captured_at)).encode()
     write_atomically(files)
     for target, data in rendered:
         if target.path == "-":

@@ -68,7 +68,7 @@ def _data(exporter: Callable[[nx.DiGraph], str | bytes]) -> Exporter:
 
 
 EXPORTERS: dict[str, Exporter] = {
-    "dot": _data(to_dot),
+    "dot": to_dot,
     "svg": to_svg,
     "html": to_html,
     "png": to_png,

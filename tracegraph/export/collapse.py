@@ -28,9 +28,9 @@ from tracegraph.graph import roots
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
-def units_with_warnings(graph: nx.DiGraph) -> set[str]:
-    """The units a warning of the genealogy names."""
-    named: set[str] = set()
+def warnings_about(graph: nx.DiGraph) -> dict[str, list[str]]:
+    """The warnings of the genealogy that name each unit (only units named by one)."""
+    named: dict[str, list[str]] = {}
     for warning in graph.graph.get("warnings", ()):
         for literal in _QUOTED.findall(str(warning)):
             try:
@@ -38,8 +38,15 @@ def units_with_warnings(graph: nx.DiGraph) -> set[str]:
             except (ValueError, SyntaxError):
                 continue
             if isinstance(value, str) and value in graph:
-                named.add(value)
+                about = named.setdefault(value, [])
+                if str(warning) not in about:
+                    about.append(str(warning))
     return named
+
+
+def units_with_warnings(graph: nx.DiGraph) -> set[str]:
+    """The units a warning of the genealogy names."""
+    return set(warnings_about(graph))
 
 
 def failed(attributes: dict[str, object]) -> bool:
@@ -86,7 +93,7 @@ def _post_order(graph: nx.DiGraph, tops: Iterable[str]) -> list[str]:
 class _Shapes:
     """Which units may fold, and a number per subtree shape (same number, same shape)."""
 
-    def __init__(self, graph: nx.DiGraph) -> None:
+    def __init__(self, graph: nx.DiGraph, also: tuple[str, ...]) -> None:
         kept = protected_units(graph)
         self.foldable: set[str] = set()
         self.shape: dict[str, int] = {}
@@ -100,6 +107,7 @@ class _Shapes:
                 attributes.get("part_number", ""),
                 attributes.get("revision", ""),
                 attributes.get("batch", ""),
+                *(attributes.get(name, "") for name in also),
                 tuple(sorted(self.shape[c] for c in children)),
             )
             self.shape[serial] = numbers.setdefault(key, len(numbers))
@@ -114,9 +122,13 @@ def _group_name(view: nx.DiGraph, graph: nx.DiGraph, first: str) -> str:
     return key
 
 
-def collapse(graph: nx.DiGraph) -> nx.DiGraph:
-    """The picture's view of the genealogy: repeated sub-assemblies folded into groups."""
-    shapes = _Shapes(graph)
+def collapse(graph: nx.DiGraph, also: tuple[str, ...] = ()) -> nx.DiGraph:
+    """The picture's view of the genealogy: repeated sub-assemblies folded into groups.
+
+    `also`: more attributes that siblings must share to fold (`outcome`, when
+    the fill colour shows it).
+    """
+    shapes = _Shapes(graph, also)
     view = nx.DiGraph()
     view.graph.update(graph.graph, collapsed=0)
     drawn: list[str] = []  # units drawn one by one, to expand
@@ -141,7 +153,7 @@ def collapse(graph: nx.DiGraph) -> nx.DiGraph:
                 add_unit(siblings[0])
                 continue
             group = _group_name(view, graph, siblings[0])
-            view.add_node(group, **_group_attributes(graph, siblings))
+            view.add_node(group, **_group_attributes(graph, siblings, also))
             view.graph["collapsed"] += len(siblings)
             view.add_edge(box, group, relation="contains")
             add_children(group, siblings)
@@ -159,7 +171,9 @@ def collapse(graph: nx.DiGraph) -> nx.DiGraph:
     return view
 
 
-def _group_attributes(graph: nx.DiGraph, members: list[str]) -> dict[str, object]:
+def _group_attributes(
+    graph: nx.DiGraph, members: list[str], also: tuple[str, ...]
+) -> dict[str, object]:
     first = graph.nodes[members[0]]
     return {
         "group": True,
@@ -174,6 +188,7 @@ def _group_attributes(graph: nx.DiGraph, members: list[str]) -> dict[str, object
         "outcome": "",
         "seed": False,
         "depth": min(int(graph.nodes[m].get("depth", 0)) for m in members),
+        **{name: first.get(name, "") for name in also},
     }
 
 

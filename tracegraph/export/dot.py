@@ -14,16 +14,18 @@ boxes placed by the tree layout).
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 
-from tracegraph.export import style
-from tracegraph.export.collapse import failed, is_group
-from tracegraph.export.escape import dot_html, dot_id, dot_tooltip_line
-from tracegraph.export.layout import plan_layout
+from tracegraph.export import legend, style
+from tracegraph.export.collapse import failed, is_group, units_with_warnings, warnings_about
+from tracegraph.export.escape import dot_id, dot_tooltip_line
+from tracegraph.export.layout import ASPECT, plan_layout
 from tracegraph.export.metrics import Line, html_label
+from tracegraph.export.options import ExportOptions
 from tracegraph.export.treelayout import Placement
 
 Edge = tuple[str, str]
@@ -36,8 +38,6 @@ _GRAPH_ORDER = [
     *("rankdir", "labelloc", "labeljust", "fontname", "fontsize"),
     *("nodesep", "ranksep", "pack", "packmode", "splines", "label"),
 ]
-OUTCOME_COLOUR = "#b03a2e"
-MISSING_COLOUR = "#7f7f7f"
 POINTS = 72.0
 
 
@@ -45,8 +45,13 @@ def _tooltip(lines: list[str]) -> str:
     return '"' + "\\n".join(map(dot_tooltip_line, lines)) + '"'
 
 
-def box_lines(attributes: dict[str, object]) -> tuple[list[Line], list[str | None]]:
-    """What a box shows, line by line, and each line's colour (None: the default)."""
+def box_lines(
+    attributes: dict[str, object], warned: bool = False
+) -> tuple[list[Line], list[str | None]]:
+    """What a box shows, line by line, and each line's colour (None: the default).
+
+    `warned`: a warning of the genealogy names the unit.
+    """
     if is_group(attributes):
         return style.group_lines(attributes), [None] * 4
     serial, part_line, name = style.unit_lines(attributes)
@@ -54,7 +59,7 @@ def box_lines(attributes: dict[str, object]) -> tuple[list[Line], list[str | Non
     colours: list[str | None] = [None]
     if attributes.get("status") == "missing":
         lines.append(Line("missing (404)"))
-        colours.append(MISSING_COLOUR)
+        colours.append(style.MISSING_COLOUR)
     if part_line:
         lines.append(Line(part_line))
         colours.append(None)
@@ -66,7 +71,10 @@ def box_lines(attributes: dict[str, object]) -> tuple[list[Line], list[str | Non
         colours.append(style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER)
     if failed(attributes):
         lines.append(Line(style.clip(str(attributes["outcome"])), 9))
-        colours.append(OUTCOME_COLOUR)
+        colours.append(style.OUTCOME_COLOUR)
+    if warned:
+        lines.append(Line("WARNING", 9, bold=True))
+        colours.append(style.WARNING_COLOUR)
     return lines, colours
 
 
@@ -99,15 +107,10 @@ class Picture:
     edges: list[tuple[str, str, Attributes]]  # parent, child, attributes
 
 
-def _title(graph: nx.DiGraph) -> str:
-    heading, details = style.title_lines(graph)
-    return f'<<B>{dot_html(heading)}</B><BR/><FONT POINT-SIZE="10">{dot_html(details)}</FONT>>'
-
-
-def _dot_hints(graph: nx.DiGraph) -> Hints:
+def _dot_hints(graph: nx.DiGraph, rankdir: str, aspect: float) -> Hints:
     """For Graphviz's `dot`: staggered fans (edge lengths), a forest packed into a grid."""
-    layout = plan_layout(graph)
-    hints: Attributes = [("rankdir", "TB"), ("nodesep", "0.2"), ("ranksep", "0.45")]
+    layout = plan_layout(graph, rankdir, aspect)
+    hints: Attributes = [("rankdir", rankdir), ("nodesep", "0.2"), ("ranksep", "0.45")]
     if layout.columns:
         hints += [("pack", "24"), ("packmode", f'"array_u{layout.columns}"')]
     nodes = {serial: [("sortv", str(place))] for serial, place in layout.tree_order.items()}
@@ -134,9 +137,11 @@ def _placed(placement: Placement, sizes: dict[str, tuple[float, float]]) -> Hint
     for edge, route in placement.routes.items():
         # A polyline as cubic Bezier pieces whose control points sit on the line; it
         # stops short of the child by the arrowhead, which ends at the child's edge.
-        (ex, ey), (_, ly) = route[-1], route[-2]
+        (ex, ey), (lx, ly) = route[-1], route[-2]
+        run = math.hypot(ex - lx, ey - ly) or 1.0
+        stop = min(ARROW, run) / run  # along the last segment, down or (LR) across
         corners = [point(x, y) for x, y in route[:-1]]
-        corners.append(point(ex, ey - min(ARROW, max(ey - ly, 0.0))))
+        corners.append(point(ex - (ex - lx) * stop, ey - (ey - ly) * stop))
         pieces = [corners[0]]
         for previous, current in itertools.pairwise(corners):
             pieces += [previous, current, current]
@@ -147,37 +152,55 @@ def _placed(placement: Placement, sizes: dict[str, tuple[float, float]]) -> Hint
 Labels = dict[str, tuple[list[Line], list[str | None]]]
 
 
+@dataclass(frozen=True)
+class Look:
+    """How a picture looks beyond its boxes: fills, direction, and the label above it."""
+
+    fills: style.Fills | None = None  # None: by part number
+    rankdir: str = "TB"
+    aspect: float = ASPECT  # width / height a forest's grid of trees aims at
+    label: str | None = None  # the graph's label (an HTML-like label); None: no label
+
+
 def picture(
     graph: nx.DiGraph,
     placement: Placement | None = None,
     sizes: dict[str, tuple[float, float]] | None = None,
     labels: Labels | None = None,
+    look: Look = Look(),
 ) -> Picture:
     """The picture: labels, colours and marks; layout hints for `dot`, or placed boxes.
 
-    `labels` are the boxes' lines when they were worked out already (`box_lines`).
+    `labels` are the boxes' lines when they were worked out already (`labels_of`).
     """
-    colours = style.part_colours(graph)
+    fills = look.fills or style.fills(graph)
     if placement is not None and sizes is not None:
         layout, node_extra, edge_extra = _placed(placement, sizes)
     else:
-        layout, node_extra, edge_extra = _dot_hints(graph)
+        layout, node_extra, edge_extra = _dot_hints(graph, look.rankdir, look.aspect)
     graph_attributes = [
         ("labelloc", "t"),
         ("labeljust", "l"),
         ("fontname", f'"{style.FONT}"'),
         ("fontsize", "14"),
         *layout,
-        ("label", _title(graph)),
     ]
+    if look.label is not None:
+        graph_attributes.append(("label", look.label))
     graph_attributes.sort(key=lambda pair: _GRAPH_ORDER.index(pair[0]))
+    about = warnings_about(graph)
+    labels = labels or labels_of(graph)
     nodes = []
     for serial in sorted(graph):
         attributes = graph.nodes[serial]
-        lines, line_colours = labels[serial] if labels else box_lines(attributes)
-        fill = colours[str(attributes.get("part_number", ""))]
-        attrs = [("label", html_label(lines, line_colours)), *_node_style(attributes, fill)]
-        attrs.append(("tooltip", _tooltip(style.tooltip_lines(attributes))))
+        lines, line_colours = labels[serial]
+        attrs = [
+            ("label", html_label(lines, line_colours)),
+            *_node_style(attributes, fills.of(attributes)),
+        ]
+        tooltip = style.tooltip_lines(attributes)
+        tooltip += [style.clip(f"warning: {warning}") for warning in about.get(serial, ())]
+        attrs.append(("tooltip", _tooltip(tooltip)))
         nodes.append((serial, attrs + node_extra.get(serial, [])))
     edges = [(p, c, edge_extra.get((p, c), [])) for p, c in sorted(graph.edges)]
     return Picture(
@@ -193,6 +216,12 @@ def picture(
         nodes=nodes,
         edges=edges,
     )
+
+
+def labels_of(graph: nx.DiGraph) -> Labels:
+    """Every box's lines and their colours."""
+    warned = units_with_warnings(graph)
+    return {serial: box_lines(graph.nodes[serial], serial in warned) for serial in graph}
 
 
 def _attribute_list(attributes: Attributes) -> str:
@@ -217,6 +246,15 @@ def write_dot(drawn: Picture, node_id: Callable[[str], str], extra: Iterable[str
     return "\n".join(lines) + "\n"
 
 
-def to_dot(graph: nx.DiGraph) -> str:
+def look_of(graph: nx.DiGraph, options: ExportOptions) -> Look:
+    """The look of the exported DOT: the title block and the key beside it, as tall as it."""
+    fills = style.fills(graph, options.color_by)
+    heading = legend.heading_of(graph, fills, options.title, options.legend)
+    arrangement = legend.compact(len(heading.key), len(heading.lines) + 1)
+    return Look(fills, options.rankdir, label=legend.label(heading, arrangement))
+
+
+def to_dot(graph: nx.DiGraph, options: ExportOptions | None = None) -> str:
     """The genealogy as DOT, with serial numbers as node IDs (every unit, never collapsed)."""
-    return write_dot(picture(graph), dot_id)
+    options = options or ExportOptions()
+    return write_dot(picture(graph, look=look_of(graph, options)), dot_id)

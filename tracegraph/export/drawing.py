@@ -17,14 +17,16 @@ from functools import cached_property
 
 import networkx as nx
 
-from tracegraph.export import style
+from tracegraph.export import legend, style
 from tracegraph.export.collapse import collapse, is_group
-from tracegraph.export.dot import GRAPH_NAME, Labels, Picture, box_lines, picture, write_dot
+from tracegraph.export.dot import GRAPH_NAME, Labels, Look, Picture, labels_of, picture, write_dot
+from tracegraph.export.layout import ASPECT
 from tracegraph.export.metrics import Graphviz, metrics_for
-from tracegraph.export.options import ExportOptions
+from tracegraph.export.options import ExportOptions, page_size
 from tracegraph.export.treelayout import Placement, tree_layout
 
 PAGE = (2 * 1191.0, 2 * 842.0)  # A3 landscape at half scale, points
+HEADING_BAND = 90.0  # points the title block and key take above the picture, about
 # `dot` lays out each tree of a forest on its own, in time that grows faster
 # than the tree: for one tree of 1,100 / 1,600 / 2,100 / 3,100 boxes it took
 # 0.5 / 1.2 / 2.6 / 4.5 s here, the tree layout 0.4 / 0.4 / 0.5 / 0.8 s, while
@@ -35,7 +37,7 @@ TREE_LAYOUT_ABOVE = 1500
 # rendered in pieces, side by side on the machine's cores (about 1.7× faster
 # on two). The pieces depend only on the picture, so its bytes do too.
 PIECE = 3000
-_STAND_IN = 'style=invis, shape=point, width=0, height=0, label=""'
+STAND_IN = 'style=invis, shape=point, width=0, height=0, label=""'
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Drawing:
     tooltips: dict[str, str]  # drawing id -> a group's tooltip, every serial it stands for
     members: dict[str, tuple[str, ...]]  # drawing id -> the serials its box shows
     title: str  # the picture's title, for the SVG document
+    heading: legend.Heading  # the title block and key, placed once the picture's size is known
     size: tuple[float, float] | None  # points, when the tree layout placed the boxes
     # When placed: the left, bottom, right and top of all that is drawn, in DOT's points.
     frame: tuple[float, float, float, float] | None
@@ -58,7 +61,10 @@ class Drawing:
     def dot(self) -> str:
         return write_dot(self.picture, self.numbers.__getitem__)
 
-    def pieces(self) -> list[str]:
+    def with_label(self, label: str) -> Picture:
+        return dataclasses.replace(self.picture, graph=[*self.picture.graph, ("label", label)])
+
+    def pieces(self, label: str) -> list[str]:
         """The picture as DOT in pieces of at most `PIECE` boxes, to render side by side.
 
         Only a placed picture comes in pieces. Each piece holds the picture's
@@ -66,31 +72,28 @@ class Drawing:
         each edge goes with its child, and an edge's parent from another piece
         stands in as an invisible point at its place.
         """
-        nodes = self.picture.nodes
+        whole = self.with_label(label)
+        nodes = whole.nodes
         if self.size is None or len(nodes) <= PIECE:
-            return [self.dot]
+            return [write_dot(whole, self.numbers.__getitem__)]
         assert self.frame is not None
         left, bottom, right, top = self.frame
-        corners = [f'  corner0 [{_STAND_IN}, pos="{left:.1f},{bottom:.1f}!"];',
-                   f'  corner1 [{_STAND_IN}, pos="{right:.1f},{top:.1f}!"];']  # fmt: skip
+        corners = [f'  corner0 [{STAND_IN}, pos="{left:.1f},{bottom:.1f}!"];',
+                   f'  corner1 [{STAND_IN}, pos="{right:.1f},{top:.1f}!"];']  # fmt: skip
         order = {key: i for i, (key, _) in enumerate(nodes)}
         places = {key: dict(attributes)["pos"] for key, attributes in nodes}
         pieces = []
         for start in range(0, len(nodes), PIECE):
             mine = range(start, start + PIECE)
-            edges = [edge for edge in self.picture.edges if order[edge[1]] in mine]
+            edges = [edge for edge in whole.edges if order[edge[1]] in mine]
             stand_ins = sorted({order[p] for p, _, _ in edges if order[p] not in mine})
             hidden = [
-                f"  {self.numbers[nodes[i][0]]} [{_STAND_IN}, pos={places[nodes[i][0]]}];"
+                f"  {self.numbers[nodes[i][0]]} [{STAND_IN}, pos={places[nodes[i][0]]}];"
                 for i in stand_ins
             ]
-            piece = dataclasses.replace(self.picture, nodes=nodes[start : mine.stop], edges=edges)
+            piece = dataclasses.replace(whole, nodes=nodes[start : mine.stop], edges=edges)
             pieces.append(write_dot(piece, self.numbers.__getitem__, [*corners, *hidden]))
         return pieces
-
-
-def labels_of(graph: nx.DiGraph) -> Labels:
-    return {serial: box_lines(graph.nodes[serial]) for serial in graph}
 
 
 def box_sizes(graphviz: Graphviz, labels: Labels) -> dict[str, tuple[float, float]]:
@@ -100,16 +103,17 @@ def box_sizes(graphviz: Graphviz, labels: Labels) -> dict[str, tuple[float, floa
 
 
 def fits_a_page(width: float, height: float) -> bool:
-    return width <= PAGE[0] and height <= PAGE[1]
+    """Whether a picture of this size, with its title block and key, fits the page."""
+    return width <= PAGE[0] and height <= PAGE[1] - HEADING_BAND
 
 
 _NUMBER = rb"(-?[\d.]+(?:e[-+]?\d+)?)"  # Graphviz writes big ones as 3.3826e+05
 BOUNDING_BOX = re.compile(rb'\bbb="' + rb",".join([_NUMBER] * 4) + rb'"')  # in laid-out DOT
 
 
-def _fits_with_dot(graphviz: Graphviz, graph: nx.DiGraph, labels: Labels) -> bool:
-    """Whether `dot` lays the whole genealogy out on a page (title included)."""
-    drawn = picture(graph, labels=labels)
+def _fits_with_dot(graphviz: Graphviz, graph: nx.DiGraph, labels: Labels, look: Look) -> bool:
+    """Whether `dot` lays the whole genealogy out on a page."""
+    drawn = picture(graph, labels=labels, look=look)
     numbers = {key: f"u{i}" for i, (key, _) in enumerate(drawn.nodes)}
     laid_out = graphviz.run(["-Tdot"], write_dot(drawn, numbers.__getitem__).encode(), "lay out")
     found = BOUNDING_BOX.search(laid_out)
@@ -117,6 +121,14 @@ def _fits_with_dot(graphviz: Graphviz, graph: nx.DiGraph, labels: Labels) -> boo
         return False
     left, bottom, right, top = map(float, found.groups())
     return fits_a_page(right - left, top - bottom)
+
+
+def _aspect(options: ExportOptions) -> float:
+    """The shape a forest is packed to: the page's room under the title block, if a page."""
+    if options.page is None:
+        return ASPECT
+    width, height = page_size(options.page)
+    return (width - 72) / (height - 72 - HEADING_BAND)
 
 
 def _view(
@@ -129,17 +141,23 @@ def _view(
     by `dot` itself, which packs some forests tighter.
     """
     if options.collapse == "siblings":
-        return collapse(graph), None, None
+        return _collapsed(graph, options), None, None
     if options.collapse == "none":
         return graph, None, None
     labels = labels_of(graph)
     sizes = box_sizes(graphviz, labels)
-    placement = tree_layout(graph, sizes)
+    placement = tree_layout(graph, sizes, options.rankdir, _aspect(options))
     if fits_a_page(placement.width, placement.height):
         return graph, placement, sizes
-    if not _wants_tree(options, graph) and _fits_with_dot(graphviz, graph, labels):
+    look = Look(style.fills(graph, options.color_by), options.rankdir)
+    if not _wants_tree(options, graph) and _fits_with_dot(graphviz, graph, labels, look):
         return graph, None, None
-    return collapse(graph), None, None
+    return _collapsed(graph, options), None, None
+
+
+def _collapsed(graph: nx.DiGraph, options: ExportOptions) -> nx.DiGraph:
+    """Repeated siblings folded; by outcome too when the fill shows it."""
+    return collapse(graph, also=("outcome",) if options.color_by == "outcome" else ())
 
 
 def _wants_tree(options: ExportOptions, view: nx.DiGraph) -> bool:
@@ -154,19 +172,21 @@ def _wants_tree(options: ExportOptions, view: nx.DiGraph) -> bool:
 def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: ExportOptions) -> Drawing:
     """The picture Graphviz draws: numbered nodes, folded and laid out as `options` say."""
     view, placement, sizes = _view(graphviz, graph, options)
+    aspect = _aspect(options)
     engine: tuple[str, ...] = ()
     size = frame = None
     labels = labels_of(view)
     if _wants_tree(options, view):
         if placement is None or sizes is None:
             sizes = box_sizes(graphviz, labels)
-            placement = tree_layout(view, sizes)
+            placement = tree_layout(view, sizes, options.rankdir, aspect)
         engine, size = ("-Kneato", "-n2"), (placement.width, placement.height)
         left, top, right, bottom = placement.bounds(sizes)
         frame = (left, placement.height - bottom, right, placement.height - top)
     else:
         placement = sizes = None
-    drawn = picture(view, placement, sizes, labels)
+    fills = style.fills(view, options.color_by)
+    drawn = picture(view, placement, sizes, labels, Look(fills, options.rankdir, aspect))
     numbers = {key: f"u{i}" for i, (key, _) in enumerate(drawn.nodes)}
     # The number is also the box's id in the SVG, where the HTML viewer finds it;
     # edges are numbered too, so that pieces rendered apart keep distinct ids.
@@ -195,7 +215,8 @@ def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: ExportOptions) ->
         titles=titles,
         tooltips=tooltips,
         members=members,
-        title=style.title_lines(view)[0],
+        title=style.title_block(view, options.title)[0],
+        heading=legend.heading_of(view, fills, options.title, options.legend),
         size=size,
         frame=frame,
         view=view,

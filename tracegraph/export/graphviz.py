@@ -23,8 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 import networkx as nx
 
 from tracegraph.errors import ExportError, TracegraphWarning
-from tracegraph.export.drawing import BOUNDING_BOX, Drawing, to_drawing
-from tracegraph.export.options import ExportOptions
+from tracegraph.export import legend
+from tracegraph.export.dot import write_dot
+from tracegraph.export.drawing import BOUNDING_BOX, STAND_IN, Drawing, to_drawing
+from tracegraph.export.metrics import metrics_for
+from tracegraph.export.options import ExportOptions, page_size
 from tracegraph.export.svg import join_pieces, retitle
 
 INSTALL_HINT = (
@@ -36,6 +39,9 @@ PNG_DPI = 96
 SMALLEST_TEXT = 9  # points: the smallest label text
 READABLE_PIXELS = 6  # below this many pixels tall, text is a smudge
 PAD = 8.0  # points Graphviz adds around a picture (4 each side)
+MARGIN = 36.0  # points of white around a picture on a page (half an inch)
+SMALLEST_ON_PAGE = 5  # points: box text scaled below this cannot be read on paper
+PAGE_DPI = 150  # a PNG of a page: sharp enough to print
 
 
 def find_dot() -> str:
@@ -100,11 +106,30 @@ class GraphvizRuns:
             return list(pool.map(lambda text: self.run(arguments, text, what), texts))
 
 
-def _png(graphviz: GraphvizRuns, drawing: Drawing) -> bytes:
-    """Lay out, then render at a resolution that fits a PNG (or say why it cannot)."""
-    laid_out = graphviz.run([*drawing.engine, "-Tdot"], drawing.dot.encode("utf-8"), "draw the PNG")
+def _size(laid_out: bytes) -> tuple[float, float, float, float]:
+    """The left, bottom, right and top of a laid-out picture, in points."""
     found = BOUNDING_BOX.search(laid_out)
-    size = max(float(found[3]) - float(found[1]), float(found[4]) - float(found[2])) if found else 0
+    if found is None:
+        raise ExportError("Graphviz laid the picture out without a bounding box")
+    left, bottom, right, top = map(float, found.groups())
+    return left, bottom, right, top
+
+
+def _labelled(laid_out: bytes, label: str, extra: str = "") -> bytes:
+    """Laid-out DOT with the graph's label (and `extra` statements), for `neato -n2`.
+
+    Its bounding box goes, so that Graphviz makes room for the label above it.
+    """
+    text = re.sub(BOUNDING_BOX.pattern + rb",?\s*", b"", laid_out, count=1)
+    at = text.index(b"{") + 1
+    end = text.rindex(b"}")
+    head = f"\n\tgraph [label={label}];".encode()
+    return text[:at] + head + text[at:end] + extra.encode("utf-8") + text[end:]
+
+
+def _png_dpi(width: float, height: float) -> int:
+    """The PNG's resolution: 96 dpi, or less to stay within Graphviz's PNG size."""
+    size = max(width, height)
     dpi = PNG_DPI
     pixels = (size + PAD) * dpi / 72
     if pixels > PNG_MAX_PIXELS:
@@ -122,23 +147,128 @@ def _png(graphviz: GraphvizRuns, drawing: Drawing) -> bytes:
                 f"{PNG_MAX_PIXELS:,} pixels ({pixels:,.0f} at {PNG_DPI} dpi); SVG and HTML "
                 "keep every detail"
             ),
-            stacklevel=2,
+            stacklevel=3,
         )
-    return graphviz.run(["-Kneato", "-n2", f"-Gdpi={dpi}", "-Tpng"], laid_out, "draw the PNG")
+    return dpi
+
+
+def _on_page(
+    graphviz: GraphvizRuns,
+    labelled: bytes,
+    picture: tuple[float, float, float, float],
+    page: str,
+    label: str,
+    laid_out: bytes,
+) -> tuple[bytes, list[str]]:
+    """The picture fitted to one page: scaled down if need be, with margins.
+
+    Two invisible corners make the picture's frame the shape of the page's
+    room inside the margins, so that Graphviz scales it, margins and all, by
+    exactly the factor that fits.
+    """
+    page_width, page_height = page_size(page)
+    room = (page_width - 2 * MARGIN, page_height - 2 * MARGIN)
+    measured = graphviz.run(["-Kneato", "-n2", "-Tdot"], labelled, "lay out the page")
+    left, bottom, right, top = _size(measured)
+    width, height = right - left, top - bottom
+    scale = min(1.0, room[0] / width, room[1] / height)
+    if SMALLEST_TEXT * scale < SMALLEST_ON_PAGE:
+        raise ExportError(
+            f"the picture is {width:,.0f} × {height:,.0f} pt; on {page} its text would shrink "
+            f"to {SMALLEST_TEXT * scale:.1f} pt (smallest readable: {SMALLEST_ON_PAGE} pt): fold "
+            "repeated parts (--collapse siblings), take a bigger page (--page A3-landscape), "
+            "or write SVG or HTML, which have no page"
+        )
+    x0, y0, _, y1 = picture
+    label_height = height - (y1 - y0)
+    frame_width, frame_height = room[0] / scale, room[1] / scale - label_height
+    corners = (
+        f'\n\tcorner0 [{STAND_IN}, pos="{x0:.2f},{y1 - frame_height:.2f}!"];'
+        f'\n\tcorner1 [{STAND_IN}, pos="{x0 + frame_width:.2f},{y1:.2f}!"];'
+    )
+    text = _labelled(laid_out, label, corners)
+    # Graphviz scales the padding with the picture: the page, padded, shrinks to the page.
+    fit = [
+        f"-Gsize={page_width / 72:.4f},{page_height / 72:.4f}",
+        f"-Gpad={MARGIN / scale / 72:.4f}",
+        "-Gmargin=0",  # the PDF writer's own margin, on top of the padding
+    ]
+    return text, fit
+
+
+_GRID = re.compile(r'packmode="array_u(\d+)"')
+GRID_TRIES = 8  # column counts tried for a forest on a page
+
+
+def _laid_out(graphviz: GraphvizRuns, drawing: Drawing, fmt: str, options: ExportOptions) -> bytes:
+    """The picture laid out by `dot`; on a page, packed in the grid that fits it best.
+
+    The grid `dot` packs a forest into is chosen from estimated tree sizes. For a
+    page, where the picture's shape decides how small its text gets, every column
+    count up to `GRID_TRIES` is laid out (side by side) and the one that needs
+    the least shrinking wins.
+    """
+    what = f"draw the {fmt.upper()}"
+    text = drawing.dot
+    grid = _GRID.search(text)
+    if options.page is None or grid is None:
+        return graphviz.run(["-Tdot"], text.encode("utf-8"), what)
+    trees = nx.number_weakly_connected_components(drawing.view)
+    tries = [text.replace(grid[0], f'packmode="array_u{n}"') for n in range(1, trees + 1)]
+    tries = tries[:GRID_TRIES] if int(grid[1]) <= GRID_TRIES else [text, *tries[:GRID_TRIES]]
+    laid = graphviz.run_side_by_side(["-Tdot"], [t.encode("utf-8") for t in tries], what)
+    page_width, page_height = page_size(options.page)
+    metrics = metrics_for(graphviz, [legend.label_lines(drawing.heading)])
+
+    def scale(laid_out: bytes) -> float:
+        left, bottom, right, top = _size(laid_out)
+        size = (right - left, top - bottom)
+        arrangement = legend.best_arrangement(drawing.heading, size, metrics)
+        width, height = legend.label_size(drawing.heading, arrangement, metrics)
+        across, down = max(size[0], width), size[1] + height
+        return min((page_width - 2 * MARGIN) / across, (page_height - 2 * MARGIN) / down)
+
+    return max(laid, key=scale)
 
 
 def draw(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> tuple[bytes, Drawing]:
-    """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf), and say what is where."""
+    """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf), and say what is where.
+
+    The picture is laid out first (by `dot`, or placed by the tree layout), so
+    that its size is known: the title block and key are arranged to suit it,
+    and a PNG or a page is sized before it is drawn.
+    """
     graphviz = GraphvizRuns(graph, options)
     drawing = to_drawing(graphviz, graph, options)
-    if fmt == "png":
-        return _png(graphviz, drawing), drawing
-    arguments, what = [*drawing.engine, f"-T{fmt}"], f"draw the {fmt.upper()}"
+    if drawing.frame is None:
+        laid_out = _laid_out(graphviz, drawing, fmt, options)
+        frame = _size(laid_out)
+    else:
+        frame = drawing.frame
+        laid_out = write_dot(drawing.picture, drawing.numbers.__getitem__).encode("utf-8")
+    left, bottom, right, top = frame
+    metrics = metrics_for(graphviz, [legend.label_lines(drawing.heading)])
+    arrangement = legend.best_arrangement(drawing.heading, (right - left, top - bottom), metrics)
+    label = legend.label(drawing.heading, arrangement)
+    what, engine = f"draw the {fmt.upper()}", ["-Kneato", "-n2"]
     if fmt == "svg":
-        pieces = [piece.encode("utf-8") for piece in drawing.pieces()]
-        drawn = join_pieces(graphviz.run_side_by_side(arguments, pieces, what))
+        if drawing.frame is None:
+            pieces = [_labelled(laid_out, label)]
+        else:
+            pieces = [piece.encode("utf-8") for piece in drawing.pieces(label)]
+        drawn = join_pieces(graphviz.run_side_by_side([*engine, "-Tsvg"], pieces, what))
         return retitle(drawn, drawing), drawing
-    drawn = graphviz.run(arguments, drawing.dot.encode("utf-8"), what)
+    text, fit = _labelled(laid_out, label), list[str]()
+    if options.page:
+        text, fit = _on_page(graphviz, text, frame, options.page, label, laid_out)
+    if fmt == "png":
+        if options.page:
+            dpi = PAGE_DPI
+        else:
+            width, height = legend.label_size(drawing.heading, arrangement, metrics)
+            dpi = _png_dpi(max(right - left, width), top - bottom + height)
+        return graphviz.run([*engine, *fit, f"-Gdpi={dpi}", "-Tpng"], text, what), drawing
+    drawn = graphviz.run([*engine, *fit, "-Tpdf"], text, what)
     return _dated(drawn, str(graph.graph.get("generated_at", ""))), drawing
 
 

@@ -90,8 +90,12 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def impact_summary(report: ImpactReport) -> str:
-    """What a recall coordinator reads first, on the terminal."""
+def impact_summary(report: ImpactReport, where_used: bool = False) -> str:
+    """What a recall coordinator reads first, on the terminal.
+
+    `where_used` (`impact -v`) adds every suspect's path up to its top-level
+    unit: `CAP-10-0001 → PCBA-200-0001 → FC-1000-0001 → DRN-X1-0001`.
+    """
     lines = [
         terminal_text(f"Recall impact of {report.asked}"),
         terminal_text(f"source {report.source or 'unknown'} · generated {report.generated_at}"),
@@ -99,7 +103,7 @@ def impact_summary(report: ImpactReport) -> str:
         f"Suspect units found:       {len(report.suspects)}",
         f"Top-level units affected:  {len(report.affected)}"
         + (
-            f" (holding {sum(len(u.suspects) for u in report.affected)} suspect units)"
+            f" (holding {_plural(sum(len(u.suspects) for u in report.affected), 'suspect unit')})"
             if report.affected
             else ""
         ),
@@ -108,15 +112,7 @@ def impact_summary(report: ImpactReport) -> str:
     ]
     if report.missing:
         lines.append(f"Suspects unknown (404):    {len(report.missing)}")
-    if report.by_part:
-        lines += ["", "Affected top-level units by part:"]
-        width = max(len(f"{p.part_number} rev {p.revision}") for p in report.by_part)
-        for p in report.by_part:
-            part = terminal_text(f"{p.part_number} rev {p.revision}")
-            lines.append(
-                f"  {part:<{width}}  {terminal_text(p.part_name)}: "
-                f"{_plural(p.units, 'unit')}, {_plural(p.suspects, 'suspect')} inside"
-            )
+    lines += _by_part(report)
     if report.affected:
         lines += ["", "Affected top-level units:"]
         for unit in report.affected[:SUMMARY_LIST_LIMIT]:
@@ -141,4 +137,29 @@ def impact_summary(report: ImpactReport) -> str:
     if report.missing:
         lines += ["", "Suspect serials the API does not know (404):"]
         lines += [terminal_text(f"  {serial}") for serial in report.missing]
+    if where_used:
+        lines += _where_used(report)
     return "\n".join(lines) + "\n"
+
+
+def _by_part(report: ImpactReport) -> list[str]:
+    if not report.by_part:
+        return []
+    lines = ["", "Affected top-level units by part:"]
+    width = max(len(f"{p.part_number} rev {p.revision}") for p in report.by_part)
+    for p in report.by_part:
+        part = terminal_text(f"{p.part_number} rev {p.revision}")
+        lines.append(
+            f"  {part:<{width}}  {terminal_text(p.part_name)}: "
+            f"{_plural(p.units, 'unit')}, {_plural(p.suspects, 'suspect')} inside"
+        )
+    return lines
+
+
+def _where_used(report: ImpactReport) -> list[str]:
+    """Every suspect's path up to its top-level unit, suspect first."""
+    if not report.affected:
+        return []
+    paths = sorted(path[::-1] for unit in report.affected for path in unit.paths)
+    lines = ["", "Where used (suspect → … → top-level unit):"]
+    return lines + ["  " + " → ".join(map(terminal_text, path)) for path in paths]

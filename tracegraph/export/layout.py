@@ -21,6 +21,7 @@ STAGGER_FAN_OUT = 6  # leaves under one parent before they spread over more rank
 STAGGER_MAX_RANKS = 4
 BOX_WIDTH = 1.8  # inches a unit box takes across, spacing included
 RANK_HEIGHT = 0.9  # inches a rank takes down
+BOX_HEIGHT = 0.75  # inches a box takes down, spacing included (left-to-right pictures)
 ASPECT = 1.6  # width / height the folded picture aims at
 
 
@@ -60,8 +61,8 @@ def _ranks(graph: nx.DiGraph, root: str, lengths: dict[tuple[str, str], int]) ->
     return ranks
 
 
-def plan_layout(graph: nx.DiGraph) -> Layout:
-    """Stagger wide fans and pack the trees of a forest into a grid of about a page's shape."""
+def plan_layout(graph: nx.DiGraph, rankdir: str = "TB", aspect: float = ASPECT) -> Layout:
+    """Stagger wide fans and pack the trees of a forest into a grid of about `aspect`."""
     lengths = stagger(graph)
     trees: list[tuple[str, dict[str, int]]] = []
     placed: set[str] = set()
@@ -77,11 +78,18 @@ def plan_layout(graph: nx.DiGraph) -> Layout:
         (max(Counter(r.values()).values()) * BOX_WIDTH, (max(r.values()) + 1) * RANK_HEIGHT)
         for _, r in trees
     ]
-    return Layout(lengths, grid_columns(sizes), {root: i for i, (root, _) in enumerate(trees)})
+    if rankdir == "LR":  # ranks run across, a rank's boxes down
+        sizes = [(ranks / RANK_HEIGHT * BOX_WIDTH, across / BOX_WIDTH * BOX_HEIGHT)
+                 for across, ranks in sizes]  # fmt: skip
+    return Layout(
+        lengths, grid_columns(sizes, aspect), {root: i for i, (root, _) in enumerate(trees)}
+    )
 
 
-def grid_columns(sizes: list[tuple[float, float]], max_columns: int = 200) -> int:
-    """The column count whose row-major grid of `sizes` comes closest to the aimed aspect."""
+def grid_columns(
+    sizes: list[tuple[float, float]], aspect: float = ASPECT, max_columns: int = 200
+) -> int:
+    """The column count whose row-major grid of `sizes` comes closest to `aspect`."""
     best, best_error = 1, math.inf
     for columns in range(1, min(len(sizes), max_columns) + 1):
         widths = [0.0] * columns
@@ -91,7 +99,7 @@ def grid_columns(sizes: list[tuple[float, float]], max_columns: int = 200) -> in
             if i % columns == 0:
                 heights.append(0.0)
             heights[-1] = max(heights[-1], height)
-        error = abs(math.log(sum(widths) / sum(heights) / ASPECT))
+        error = abs(math.log(sum(widths) / sum(heights) / aspect))
         if error < best_error:
             best, best_error = columns, error
     return best

@@ -113,7 +113,8 @@ def to_mermaid(graph: nx.DiGraph, options: ExportOptions | None = None) -> str:
 
 def _flowchart(graph: nx.DiGraph) -> str:
     ids = {serial: f"u{i}" for i, serial in enumerate(sorted(graph))}
-    heading, details = style.title_lines(graph)
+    heading, block = style.title_block(graph)
+    details = " · ".join(block)
     framed = not mermaid_title_is_plain(heading)
     lines = [] if framed else ["---", f"title: {yaml_string(mermaid_text(heading))}", "---"]
     lines += ["flowchart TD", f"  %% {' '.join(details.split())}"]

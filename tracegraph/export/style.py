@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import networkx as nx
 
 from tracegraph.export.metrics import Line
+from tracegraph.source import public_url
 
 # Light fills that keep black text readable, in print and on screen.
 PART_COLOURS = (
@@ -24,6 +27,17 @@ PART_COLOURS = (
     "#e0e0e0",
 )
 MISSING_FILL = "#ffffff"
+PLAIN_FILL = "#ffffff"  # --color-by none, and a unit without the key (no batch)
+# --color-by outcome: tints of the Okabe-Ito colours, told apart with any colour vision.
+OUTCOME_FILLS = {
+    "PASS": "#bfe1f6",  # sky blue
+    "FAIL": "#f5c77e",  # orange
+    "other": "#e9c3d9",  # reddish purple
+    "none": "#eeeeee",  # grey: no test run known
+}
+WARNING_COLOUR = "#b35900"
+OUTCOME_COLOUR = "#b03a2e"  # a failed outcome's line
+MISSING_COLOUR = "#7f7f7f"  # a missing unit's "missing (404)" line
 SEED_BORDER = "#b03a2e"
 TOP_LEVEL_BORDER = "#1f3a93"
 BORDER = "#4d4d4d"
@@ -42,24 +56,91 @@ def clip(text: str, limit: int = LINE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def part_colours(graph: nx.DiGraph) -> dict[str, str]:
-    """One fill colour per part number.
+def stable_colours(values: Iterable[str]) -> dict[str, str]:
+    """One fill colour per value (part number, batch).
 
-    Each part number has a home colour from a stable hash, so it looks the same
-    in every picture; parts whose home is taken in this picture move to the
+    Each value has a home colour from a stable hash, so it looks the same in
+    every picture; values whose home is taken in this picture move to the
     next free colour (and share once all are taken).
     """
-    parts = sorted({str(graph.nodes[s].get("part_number", "")) for s in graph} - {""})
-    colours = {"": MISSING_FILL}
+    colours = {}
     free = list(range(len(PART_COLOURS)))
-    for part in parts:
-        home = zlib.crc32(part.encode("utf-8")) % len(PART_COLOURS)
+    for value in sorted(set(values) - {""}):
+        home = zlib.crc32(value.encode("utf-8")) % len(PART_COLOURS)
         if not free:
             free = list(range(len(PART_COLOURS)))
         slot = min(free, key=lambda i: (i - home) % len(PART_COLOURS))
         free.remove(slot)
-        colours[part] = PART_COLOURS[slot]
+        colours[value] = PART_COLOURS[slot]
     return colours
+
+
+def part_colours(graph: nx.DiGraph) -> dict[str, str]:
+    """One fill colour per part number of the graph ("" for none: missing units)."""
+    parts = (str(graph.nodes[s].get("part_number", "")) for s in graph)
+    return {"": MISSING_FILL, **stable_colours(parts)}
+
+
+def outcome_class(attributes: dict[str, object]) -> str:
+    """`PASS`, `FAIL`, `other` (any other outcome) or `none` (no test run known)."""
+    outcome = str(attributes.get("outcome", ""))
+    if outcome in ("PASS", "FAIL"):
+        return outcome
+    return "other" if outcome else "none"
+
+
+@dataclass(frozen=True)
+class Fills:
+    """The fill colour of every box, by part number, batch, test outcome or none."""
+
+    by: str
+    colours: dict[str, str]  # part number, batch or outcome class -> colour
+    names: dict[str, str]  # the same keys -> what the key says (part name, outcomes)
+
+    def key(self, attributes: dict[str, object]) -> str:
+        if self.by == "part":
+            return str(attributes.get("part_number", ""))
+        if self.by == "batch":
+            return str(attributes.get("batch", ""))
+        if self.by == "outcome":
+            return outcome_class(attributes)
+        return ""
+
+    def of(self, attributes: dict[str, object]) -> str:
+        if attributes.get("status") == "missing":
+            return MISSING_FILL
+        return self.colours.get(self.key(attributes), PLAIN_FILL)
+
+    def used(self) -> list[tuple[str, str, str]]:
+        """Colour, key and what it says, for each key the picture shows (for its key)."""
+        return [(self.colours[key], key, self.names[key]) for key in self.names]
+
+
+def fills(graph: nx.DiGraph, by: str = "part") -> Fills:
+    """How the boxes of this graph are filled, with `--color-by` `by`."""
+    drawn = [a for _, a in sorted(graph.nodes(data=True)) if a.get("status") != "missing"]
+    if by == "none":
+        return Fills(by, {}, {})
+    if by == "outcome":
+        classes = {outcome_class(a) for a in drawn}
+        others = sorted({str(a["outcome"]) for a in drawn if outcome_class(a) == "other"})
+        names = {
+            "PASS": "PASS",
+            "FAIL": "FAIL",
+            "other": clip("other outcome: " + ", ".join(others), 80),
+            "none": "no test outcome",
+        }
+        used = {key: name for key, name in names.items() if key in classes}
+        return Fills(by, dict(OUTCOME_FILLS), used)
+    key = "part_number" if by == "part" else "batch"
+    values: dict[str, str] = {}
+    for attributes in drawn:
+        value = str(attributes.get(key, ""))
+        if value not in values:
+            name = attributes.get("part_name", "") if by == "part" else ""
+            values[value] = clip(f"{value} · {name}" if name else value or f"no {by}", 80)
+    colours = {"": PLAIN_FILL, **stable_colours(values)}
+    return Fills(by, colours, dict(sorted(values.items())))
 
 
 def unit_lines(attributes: dict[str, object]) -> tuple[str, str, str]:
@@ -115,9 +196,18 @@ def unit_count(graph: nx.DiGraph) -> tuple[int, int]:
     return units, int(graph.graph.get("collapsed", 0))
 
 
-def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
-    """The title of a picture: what was asked; scope, size, source and time."""
+def title_block(graph: nx.DiGraph, title: str = "") -> tuple[str, list[str]]:
+    """A picture's heading, and the lines that say where it comes from.
+
+    The heading says what was asked (`Genealogy of unit SN-1`), unless `title`
+    replaces it; then the question opens the first line. The lines: scope,
+    depth, unit count (folded and missing ones), warnings; the source (the
+    API URL without credentials; for a snapshot, also when it was captured);
+    when the graph was made, and by which tracegraph.
+    """
     info = graph.graph
+    noun = "Recall impact of" if info.get("analysis") == "recall impact" else "Genealogy of"
+    asked = f"{noun} {info.get('seeds', '')}"
     missing = sum(1 for s in graph if graph.nodes[s].get("status") == "missing")
     warnings = len(info.get("warnings", ()))
     units, collapsed = unit_count(graph)
@@ -126,13 +216,18 @@ def title_lines(graph: nx.DiGraph) -> tuple[str, str]:
         size += f" ({collapsed} drawn in groups)"
     if missing:
         size += f" ({missing} missing)"
-    details = [f"scope {info.get('scope', '')}", size]
+    depth = info.get("max_depth")
+    facts = [asked] if title else []
+    facts.append(f"scope {info.get('scope', '')}")
+    facts += ["any depth" if depth is None else f"depth ≤ {depth}", size]
     if warnings:
-        details.append(f"{warnings} warning" + ("s" if warnings != 1 else ""))
-    details.append(f"source {info.get('source', '') or 'unknown'}")
-    details.append(f"generated {info.get('generated_at', '')}")
-    heading = "Recall impact of" if info.get("analysis") == "recall impact" else "Genealogy of"
-    return clip(f"{heading} {info.get('seeds', '')}"), clip(" · ".join(details), 2 * LINE_LIMIT)
+        facts.append(f"{warnings} warning" + ("s" if warnings != 1 else ""))
+    source = f"source {public_url(str(info.get('source', ''))) or 'unknown'}"
+    if info.get("captured_at"):
+        source += f" · snapshot captured {info['captured_at']}"
+    made = f"generated {info.get('generated_at', '')} by tracegraph {info.get('tool_version', '')}"
+    lines = [" · ".join(facts), source, made]
+    return clip(title or asked), [clip(line, 2 * LINE_LIMIT) for line in lines]
 
 
 def marks(attributes: dict[str, object]) -> list[str]:

@@ -271,16 +271,35 @@ def _bus(
     return points
 
 
-def tree_layout(graph: nx.DiGraph, sizes: dict[str, Point]) -> Placement:
-    """Lay out every tree of the genealogy and pack the trees into a grid."""
+def _transposed(drawn: _Drawn) -> _Drawn:
+    """A tree laid out top down, turned to run left to right."""
+    return _Drawn(
+        {key: (y, x) for key, (x, y) in drawn.centres.items()},
+        {edge: [(y, x) for x, y in route] for edge, route in drawn.routes.items()},
+        drawn.height,
+        drawn.width,
+    )
+
+
+def tree_layout(
+    graph: nx.DiGraph, sizes: dict[str, Point], rankdir: str = "TB", aspect: float = ASPECT
+) -> Placement:
+    """Lay out every tree of the genealogy and pack the trees into a grid.
+
+    `rankdir` `LR` lays each tree out top down with every box turned, then
+    turns the tree, so that levels run left to right.
+    """
+    across = rankdir == "LR"
+    laid_sizes = {key: (h, w) for key, (w, h) in sizes.items()} if across else sizes
     placed: set[str] = set()
     drawn = []
     for root in roots(graph):
         if root not in placed:
             tree = _spanning_tree(graph, root, placed)
-            _lay_out(tree, sizes)
-            drawn.append(_place(tree, sizes))
-    columns = grid_columns([(d.width, d.height) for d in drawn]) if len(drawn) > 1 else 1
+            _lay_out(tree, laid_sizes)
+            tree_drawn = _place(tree, laid_sizes)
+            drawn.append(_transposed(tree_drawn) if across else tree_drawn)
+    columns = grid_columns([(d.width, d.height) for d in drawn], aspect) if len(drawn) > 1 else 1
     widths = [0.0] * columns
     heights: list[float] = []
     for i, tree_drawn in enumerate(drawn):
