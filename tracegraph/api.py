@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import math
 import random
 import time
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 import httpx
 
@@ -48,8 +49,8 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number `attempt` (1-based)."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_max)
+        if retry_after is not None:  # `Retry-After: 0` still backs off a little
+            return min(max(retry_after, self.backoff_base / 2), self.retry_after_max)
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
         return self.jitter(ceiling)
 
@@ -95,6 +96,48 @@ def _bulk_chunks(serials: list[str]) -> list[list[str]]:
     return [c for c in chunks if c]
 
 
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 2**20  # decoded: a gzip bomb stops here
+MAX_REDIRECTS = 10
+DEFAULT_MAX_PAGES = 1000  # of a list endpoint: 100,000 batches at 100 a page
+LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+def _checked_url(api_url: str, allow_insecure_http: bool) -> SplitResult:
+    """The API URL, refused before any connection when it would leak or misroute the key."""
+    parts = urlsplit(api_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ApiError(f"the API URL must be http(s)://host/..., not {public_url(api_url)!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ApiError(
+            f"the API URL {public_url(api_url)} holds a user name or password: httpx would "
+            "send them as Basic auth in place of the API key; drop them from the URL"
+        )
+    host = parts.hostname.lower()
+    loopback = host in LOOPBACK or host.startswith("127.")
+    if parts.scheme == "http" and not loopback and not allow_insecure_http:
+        raise ApiError(
+            f"the API URL {public_url(api_url)} is plain http: the API key would cross the "
+            "network unencrypted; use https, or pass --allow-insecure-http if you must"
+        )
+    return parts
+
+
+def _origin(scheme: str, host: str, port: int | None) -> tuple[str, str, int]:
+    return scheme, host.lower(), port or (443 if scheme == "https" else 80)
+
+
+def _json(content: bytes, what: str) -> Any:
+    """The JSON of a body, or an `ApiError` that says what is wrong with it."""
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise ApiError(f"{what} answered JSON nested too deeply to read") from None
+    except ValueError as error:
+        if "digits" in str(error):
+            raise ApiError(f"{what} answered a number too long to read ({error})") from None
+        return None
+
+
 class ApiSource:
     """Reads units and batches from the TofuPilot API v2."""
 
@@ -109,6 +152,9 @@ class ApiSource:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         on_retry: Callable[[str], None] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        allow_insecure_http: bool = False,
     ) -> None:
         if not api_key:
             raise AuthError("no API key: pass --api-key or set TOFUPILOT_API_KEY")
@@ -118,15 +164,17 @@ class ApiSource:
                 "copy it again from TofuPilot into --api-key or TOFUPILOT_API_KEY"
             )
         self._key = api_key
-        parts = urlsplit(api_url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ApiError(f"the API URL must be http(s)://host/..., not {public_url(api_url)!r}")
+        parts = _checked_url(api_url, allow_insecure_http)
         self._base = api_url.rstrip("/")
         self._url = public_url(api_url)
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._on_retry = on_retry
         self._slots = asyncio.Semaphore(concurrency)
+        self._origin = _origin(parts.scheme, parts.hostname or "", parts.port)
+        self._deadline = timeout
+        self._max_bytes = max_response_bytes
+        self._max_pages = max_pages
         self._client = httpx.AsyncClient(
             headers={
                 "Authorization": f"Bearer {api_key}",
@@ -136,7 +184,7 @@ class ApiSource:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             transport=transport,
-            follow_redirects=True,
+            follow_redirects=False,  # `_fetch` follows them, on this host only
         )
         self.requests_sent = 0
 
@@ -205,6 +253,11 @@ class ApiSource:
         cursor: int | None = 0
         seen_cursors: set[int] = set()
         while cursor is not None:
+            if len(seen_cursors) >= self._max_pages:
+                raise ApiError(
+                    f"the {what} at {self._url} still has more after {self._max_pages} pages; "
+                    "narrow the filters, or raise --max-pages"
+                )
             if cursor in seen_cursors:
                 raise ApiError(f"the {what} at {self._url} repeats cursor {cursor}")
             seen_cursors.add(cursor)
@@ -242,8 +295,10 @@ class ApiSource:
             async with self._slots:
                 self.requests_sent += 1
                 try:
-                    response = await self._client.get(self._base + path, params=params)
-                except httpx.TimeoutException:
+                    response, body = await asyncio.wait_for(
+                        self._fetch(path, params, what), self._deadline
+                    )
+                except (httpx.TimeoutException, TimeoutError):
                     failure = "timed out"
                 except (
                     httpx.LocalProtocolError,
@@ -253,12 +308,18 @@ class ApiSource:
                     # Our own request is malformed: sending it again cannot help.
                     raise ApiError(f"{what} could not be sent ({type(error).__name__})") from None
                 except httpx.TransportError as error:
+                    if "CERTIFICATE_VERIFY_FAILED" in str(error):
+                        raise ApiError(
+                            f"the TLS certificate of {self._url} could not be verified; if your "
+                            "network inspects TLS, point SSL_CERT_FILE (or SSL_CERT_DIR) at your "
+                            "organisation's CA bundle"
+                        ) from None
                     failure = f"network error ({type(error).__name__})"
                 else:
                     if response.status_code == 200:
-                        return self._decode(response, what)
+                        return self._decode(body, what)
                     if response.status_code not in RETRYABLE_STATUS:
-                        self._raise_for(response, what, subject)
+                        self._raise_for(response, body, what, subject)
                     failure = f"HTTP {response.status_code}"
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if attempt > self._retry.retries:
@@ -278,11 +339,45 @@ class ApiSource:
                 )
             await self._sleep(delay)
 
-    def _decode(self, response: httpx.Response, what: str) -> Record:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+    async def _fetch(
+        self, path: str, params: QueryList | None, what: str
+    ) -> tuple[httpx.Response, bytes]:
+        """One GET, its body read in pieces and stopped at the size limit.
+
+        Redirects are followed here, on the API's own host only: data from
+        another host would be recorded as the API's.
+        """
+        url: str | httpx.URL = self._base + path
+        for _ in range(MAX_REDIRECTS + 1):
+            async with self._client.stream("GET", url, params=params) as response:
+                following = response.next_request if response.is_redirect else None
+                if following is None:
+                    return response, await self._body(response, what)
+            target = following.url
+            if _origin(target.scheme, target.host, target.port) != self._origin:
+                raise ApiError(
+                    f"{what} at {self._url} was redirected to another host, "
+                    f"{public_url(str(target))}; tracegraph does not follow it (the data "
+                    "would be recorded as the first host's). Use that URL as --api-url if it "
+                    "is right"
+                )
+            url, params = target, None
+        raise ApiError(f"{what} at {self._url} redirects in a loop")
+
+    async def _body(self, response: httpx.Response, what: str) -> bytes:
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise ApiError(
+                    f"{what} at {self._url} answered more than "
+                    f"{self._max_bytes / 2**20:g} MB (decoded); raise --max-response-mb "
+                    "if that is right"
+                )
+        return bytes(body)
+
+    def _decode(self, content: bytes, what: str) -> Record:
+        body = _json(content, f"{what} at {self._url}")
         if not isinstance(body, dict):
             raise ApiError(
                 f"{what} at {self._url} did not answer with a JSON object: "
@@ -291,12 +386,16 @@ class ApiSource:
         return body
 
     def _raise_for(
-        self, response: httpx.Response, what: str, subject: tuple[str, str] | None
+        self,
+        response: httpx.Response,
+        content: bytes,
+        what: str,
+        subject: tuple[str, str] | None,
     ) -> None:
         status = response.status_code
         try:
-            body = response.json()
-        except ValueError:
+            body = _json(content, what)
+        except ApiError:
             body = None
         message = body.get("message") if isinstance(body, dict) else None
         if status in {401, 403}:

@@ -182,6 +182,35 @@ def roots(graph: nx.DiGraph) -> list[str]:
     return found
 
 
+def top_levels(graph: nx.DiGraph) -> dict[str, str]:
+    """Every unit's top-level unit (`top_level`'s answer), in one pass over the graph.
+
+    A walk that reaches a top-level unit names it for every unit it passed, so
+    later walks stop where an earlier one went; a unit above which the data
+    loops gets `top_level`'s own answer.
+    """
+    settled: dict[str, str] = {}  # units whose walk up ends at a unit with no parent
+    looped: dict[str, str] = {}
+    for serial in graph:
+        path = [serial]
+        seen = {serial}
+        current = serial
+        while current not in settled:
+            parents = sorted(graph.predecessors(current))
+            if not parents:
+                settled.update(dict.fromkeys(path, current))
+                break
+            if parents[0] in seen:
+                looped[serial] = top_level(graph, serial)[0]
+                break
+            current = parents[0]
+            seen.add(current)
+            path.append(current)
+        else:
+            settled.update(dict.fromkeys(path, settled[current]))
+    return {**looped, **settled}
+
+
 def top_level(graph: nx.DiGraph, serial: str) -> tuple[str, list[str]]:
     """The top-level unit above `serial` and the path down to it (top first)."""
     path = [serial]

@@ -63,6 +63,8 @@ def public_url(url: str) -> str:
     """The URL without user info, query or fragment: safe to print and record."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:  # IPv6 keeps its brackets
+        host = f"[{host}]"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))

@@ -64,6 +64,9 @@ class Connection:
     timeout: float = 30.0
     retries: int = 5
     on_retry: Callable[[str], None] | None = None
+    max_response_mb: float = 32.0  # decoded size of one answer
+    max_pages: int = 1000  # of a list endpoint (batches)
+    allow_insecure_http: bool = False  # plain http to a host other than this machine
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -122,6 +125,9 @@ async def open_source(source: SourceLike, connection: Connection) -> AsyncIterat
         timeout=connection.timeout,
         retry=RetryPolicy(retries=connection.retries),
         on_retry=connection.on_retry,
+        max_response_bytes=int(connection.max_response_mb * 2**20),
+        max_pages=connection.max_pages,
+        allow_insecure_http=connection.allow_insecure_http,
     ) as api:
         yield api
 

@@ -84,7 +84,26 @@ source_options = compose(
         type=click.FloatRange(0, min_open=True),
         default=30.0,
         show_default=True,
-        help="Seconds per request.",
+        help="Seconds a request may take in all (connecting, waiting, reading).",
+    ),
+    click.option(
+        "--max-response-mb",
+        type=click.FloatRange(0, min_open=True),
+        default=32.0,
+        show_default=True,
+        help="Largest answer the API may send (MB, decoded), then an error.",
+    ),
+    click.option(
+        "--max-pages",
+        type=click.IntRange(1),
+        default=1000,
+        show_default=True,
+        help="Pages of the batch list to read, then an error.",
+    ),
+    click.option(
+        "--allow-insecure-http",
+        is_flag=True,
+        help="Send the key over plain http to a host other than this machine.",
     ),
     click.option(
         "--retries",
@@ -246,6 +265,9 @@ class Run:
                 concurrency=get("concurrency", DEFAULT_CONCURRENCY),
                 timeout=get("timeout", 30.0),
                 retries=get("retries", 5),
+                max_response_mb=get("max_response_mb", 32.0),
+                max_pages=get("max_pages", 1000),
+                allow_insecure_http=bool(get("allow_insecure_http")),
             ),
             filters=BatchFilters(
                 part_numbers=tuple(get("part_numbers", ())),

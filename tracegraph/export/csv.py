@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 import networkx as nx
 
 from tracegraph.export.escape import csv_cell, join_items
-from tracegraph.graph import NODE_ATTRIBUTES, top_level
+from tracegraph.graph import NODE_ATTRIBUTES, top_levels
 
 # The columns people sort and filter by first, then every other node attribute.
 _FIRST = ("serial_number", "part_number", "revision", "part_name", "batch", "parent", "root")
@@ -39,10 +39,11 @@ def unit_rows(graph: nx.DiGraph) -> tuple[list[str], list[list[object]]]:
     )
     header = [*UNIT_COLUMNS, *extra]
     rows = []
+    roots_of = top_levels(graph)
     for serial in sorted(graph):
         attributes = dict(graph.nodes[serial])
         attributes["parent"] = join_items(sorted(graph.predecessors(serial)))
-        attributes["root"] = top_level(graph, serial)[0]
+        attributes["root"] = roots_of[serial]
         rows.append([attributes.get(column, "") for column in header])
     return header, rows
 

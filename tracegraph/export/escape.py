@@ -307,6 +307,9 @@ def split_paths(text: str) -> list[list[str]]:
 # OWASP's rule against CSV injection, and the guard itself, so that removing
 # one leading `'` from any cell that has one always gives the value back.
 _GUARDED_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+# Spreadsheets also run a formula behind spaces or a line break, and some read the
+# full-width signs as the ASCII ones.
+_FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def csv_cell(value: object) -> str:
@@ -314,7 +317,8 @@ def csv_cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value)
-    return "'" + text if text.startswith(_GUARDED_STARTS) else text
+    guarded = text.startswith(_GUARDED_STARTS) or text.lstrip(" \n").startswith(_FORMULA_SIGNS)
+    return "'" + text if guarded else text
 
 
 def csv_value(cell: str) -> str:

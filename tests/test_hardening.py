@@ -1,0 +1,179 @@
+"""A hostile or broken server through the loopback: bounded in time and memory, clear
+words instead of "unexpected …", and the key kept off plain http and foreign hosts."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.hostile_server import (
+    HostileServer,
+    answer,
+    drip,
+    gzip_bomb,
+    json_answer,
+    redirect,
+)
+from tests.running import one_error_line, tracegraph
+from tracegraph.source import public_url
+
+KEY = "tp-hostile-key"
+
+
+def run_against(server: HostileServer, *args: str) -> Any:
+    return tracegraph(*args, "--retries", "0", TOFUPILOT_API_URL=server.url, TOFUPILOT_API_KEY=KEY)
+
+
+def unit_body(serial: str) -> dict[str, Any]:
+    return {
+        "id": f"u-{serial}",
+        "serial_number": serial,
+        "part": None,
+        "batch": None,
+        "parent": None,
+        "children": [],
+        "created_at": "2024-07-01T08:00:00Z",
+    }
+
+
+def test_a_gzip_bomb_stops_at_the_size_limit_with_a_clear_error() -> None:
+    scenes = {"/api/v2/units/BOMB": gzip_bomb(40)}  # 40 MB decoded from about 40 KB
+    with HostileServer(scenes).running() as server:
+        line = one_error_line(run_against(server, "unit", "BOMB"))
+        assert "more than 32 MB" in line and "--max-response-mb" in line
+        ok = run_against(server, "unit", "BOMB", "--max-response-mb", "64")
+        assert "more than" not in ok.err  # raised: read in full (and then not a JSON object)
+
+
+def test_a_dripped_body_is_cut_by_the_whole_request_deadline() -> None:
+    with HostileServer({"/api/v2/units/DRIP": drip(0.1)}).running() as server:
+        started = time.monotonic()
+        line = one_error_line(run_against(server, "unit", "DRIP", "--timeout", "1"))
+        assert time.monotonic() - started < 60  # it ends: no hang
+        assert "timed out" in line
+
+
+def test_endless_pagination_stops_at_the_page_cap() -> None:
+    def page(handler: Any) -> None:
+        cursor = int(handler.path.rsplit("cursor=", 1)[1].split("&")[0])
+        document = {"data": [], "meta": {"has_more": True, "next_cursor": cursor + 1}}
+        json_answer(200, document)(handler)
+
+    with HostileServer({"/api/v2/batches": page}).running() as server:
+        line = one_error_line(run_against(server, "batches", "--max-pages", "20"))
+        assert "still has more after 20 pages" in line and "--max-pages" in line
+        assert len(server.requests) == 20
+
+
+def test_plain_http_to_another_host_is_refused_before_any_connection() -> None:
+    run = tracegraph(
+        "unit", "X", TOFUPILOT_API_URL="http://tofu.example.invalid/api", TOFUPILOT_API_KEY=KEY
+    )
+    line = one_error_line(run)
+    assert "plain http" in line and "--allow-insecure-http" in line
+    allowed = tracegraph(
+        "unit", "X", "--allow-insecure-http", "--retries", "0", "--timeout", "2",
+        TOFUPILOT_API_URL="http://tofu.example.invalid/api", TOFUPILOT_API_KEY=KEY,
+    )  # fmt: skip
+    assert "plain http" not in allowed.err and allowed.code != 0  # tried: no such host
+
+
+def test_a_url_with_user_info_is_refused() -> None:
+    run = tracegraph(
+        "unit", "X", TOFUPILOT_API_URL="https://me:pw@tofu.example/api", TOFUPILOT_API_KEY=KEY
+    )
+    line = one_error_line(run)
+    assert "user name or password" in line and "Basic auth" in line and "pw" not in line
+
+
+def test_a_cross_host_redirect_is_refused_naming_both_hosts() -> None:
+    scenes = {"/api/v2/units/MOVED": redirect(lambda port: f"http://localhost:{port}/x")}
+    with HostileServer(scenes).running() as server:
+        line = one_error_line(run_against(server, "unit", "MOVED"))
+        assert "redirected to another host" in line
+        assert "127.0.0.1" in line and "localhost" in line
+        assert server.requests == ["/api/v2/units/MOVED"]  # not followed
+
+
+def test_a_redirect_loop_says_so() -> None:
+    scenes = {"/api/v2/units/LOOP": redirect(lambda port: "/api/v2/units/LOOP")}
+    with HostileServer(scenes).running() as server:
+        assert "redirects in a loop" in one_error_line(run_against(server, "unit", "LOOP"))
+
+
+def test_deep_json_and_huge_numbers_get_their_own_words() -> None:
+    scenes = {
+        "/api/v2/units/DEEP": answer(200, b"[" * 100_000 + b"]" * 100_000),
+        "/api/v2/units/BIG": answer(200, b'{"n": ' + b"9" * 5000 + b"}"),
+    }
+    with HostileServer(scenes).running() as server:
+        assert "nested too deeply" in one_error_line(run_against(server, "unit", "DEEP"))
+        assert "number too long" in one_error_line(run_against(server, "unit", "BIG"))
+
+
+def test_server_text_cannot_drive_the_terminal() -> None:
+    nasty = "no\x1b]52;c;ZXZpbA==\x07 such\x1b[2J unit\r\u202eevil"
+    scenes = {"/api/v2/units/X": json_answer(500, {"message": nasty})}
+    scenes["/api/v2/units/R"] = json_answer(422, {"message": nasty, "code": "BAD"})
+    root = unit_body("ROOT")
+    root["children"] = [{"id": "u-r", "serial_number": "R", "part": None}]
+    scenes["/api/v2/units/ROOT"] = json_answer(200, root)
+    batches = {
+        "data": [{"id": "b", "number": "B1", "created_at": "2024\x1b]8;;http://evil\x07x"}],
+        "meta": {"has_more": False},
+    }
+    scenes["/api/v2/batches"] = json_answer(200, batches)
+    with HostileServer(scenes).running() as server:
+        for run in (
+            run_against(server, "unit", "X"),  # an Error: line
+            run_against(server, "unit", "ROOT"),  # a Warning: line (422)
+            run_against(server, "batches"),  # the created_at column
+        ):
+            shown = run.out + run.err
+            for control in ("\x1b", "\x07", "\r", "\u202e"):
+                assert control not in shown, (control, shown)
+
+
+def test_an_ipv6_api_url_keeps_its_brackets() -> None:
+    assert public_url("https://[::1]:8443/api") == "https://[::1]:8443/api"
+    assert json.loads(json.dumps(public_url("http://[fe80::1]/api"))) == "http://[fe80::1]/api"
+
+
+@pytest.mark.parametrize("retry_after", ["0", "-5"])
+def test_retry_after_zero_still_backs_off_a_little(retry_after: str) -> None:
+    from tracegraph.api import RetryPolicy
+
+    assert RetryPolicy().delay(1, float(retry_after)) >= 0.25
+
+
+def test_csv_guards_formulas_behind_spaces_line_breaks_and_full_width_signs() -> None:
+    from tracegraph.export.escape import csv_cell, csv_value
+
+    for value in (
+        " =1+1",
+        "\n=cmd",
+        "  @SUM(A1)",
+        "\uff1d1+1",
+        "\uff0b1",
+        "\uff0d1",
+        "\uff20x",
+        "-1",
+    ):
+        assert csv_cell(value) == "'" + value and csv_value(csv_cell(value)) == value
+    for value in ("ROOT-1", " plain", "a=b"):
+        assert csv_cell(value) == value
+
+
+def test_the_roots_of_a_deep_chain_come_in_one_pass() -> None:
+    import networkx as nx
+
+    from tracegraph.graph import top_level, top_levels
+
+    chain = nx.DiGraph([(f"U{i}", f"U{i + 1}") for i in range(20_000)])
+    roots = top_levels(chain)  # (a walk to the top per unit took 48 s at 10,000 deep)
+    assert set(roots.values()) == {"U0"} and len(roots) == 20_001
+    looped = nx.DiGraph([("A", "B"), ("B", "C"), ("C", "B"), ("X", "Y")])
+    assert top_levels(looped) == {s: top_level(looped, s)[0] for s in looped}
