@@ -74,3 +74,18 @@ def one_error_line(run: Run, code: int = 1) -> str:
     lines = run.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), run.err
     return lines[0]
+
+
+def read_terminal(leader: int) -> bytes:
+    """Everything written to a pseudo-terminal whose other end is closed; closes it."""
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # Linux: EIO once the other end is closed and drained
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return shown

@@ -22,7 +22,7 @@ import click
 
 from tests.builders import bike_factory, drone_factory
 from tests.conftest import API_KEY, SAMPLE, assert_sdk_accepts, needs_graphviz
-from tests.running import one_error_line, tracegraph, tracegraph_process
+from tests.running import one_error_line, read_terminal, tracegraph, tracegraph_process
 from tests.tofupilot_server import TofuPilotServer
 from tracegraph.cli import main
 
@@ -91,16 +91,7 @@ def test_progress_is_shown_on_a_terminal_and_not_in_a_pipe(tmp_path: Path) -> No
     args += ["-o", str(tmp_path / "g.json")]
     done = subprocess.run(args, stderr=follower, stdout=subprocess.PIPE, timeout=60)
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    shown = read_terminal(leader)
     assert done.returncode == 0
     assert b"fetched " in shown and b"in flight" in shown
     piped = tracegraph("batch", "CAP-2407", "--source", str(SAMPLE), "-o", str(tmp_path / "h.json"))

@@ -19,7 +19,7 @@ import tracegraph
 from tests import clients
 from tests.builders import Factory
 from tests.conftest import SAMPLE, build_small_graph, needs_graphviz
-from tests.running import EPOCH, one_error_line
+from tests.running import EPOCH, one_error_line, read_terminal
 from tests.running import tracegraph as run_tracegraph
 from tracegraph.export.collapse import collapse
 from tracegraph.export.style import OUTCOME_FILLS
@@ -177,7 +177,9 @@ def test_left_to_right_runs_a_deep_chain_across_with_either_layout(tmp_path: Pat
         box = re.search(r'viewBox="0.00 0.00 ([\d.]+) ([\d.]+)"', svg)
         assert box is not None
         assert float(box[1]) > 3 * float(box[2]), layout
-        xs = [float(x) for i in range(8) for x in re.findall(rf'x="([\d.]+)"[^>]*>L{i}</text>', svg)]
+        xs = [
+            float(x) for i in range(8) for x in re.findall(rf'x="([\d.]+)"[^>]*>L{i}</text>', svg)
+        ]
         assert len(xs) == 8
         assert xs == sorted(xs), layout  # each level right of its parent
 
@@ -345,16 +347,7 @@ def _on_a_terminal(*args: str, **env: str) -> str:
         check=False,
     )
     os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
+    shown = read_terminal(leader)
     assert done.returncode == 0, done.stderr
     return shown.decode()
 
