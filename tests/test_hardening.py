@@ -177,3 +177,74 @@ def test_the_roots_of_a_deep_chain_come_in_one_pass() -> None:
     assert set(roots.values()) == {"U0"} and len(roots) == 20_001
     looped = nx.DiGraph([("A", "B"), ("B", "C"), ("C", "B"), ("X", "Y")])
     assert top_levels(looped) == {s: top_level(looped, s)[0] for s in looped}
+
+
+def unit_scenes(*units: dict[str, Any], **answers: dict[str, Any]) -> dict[str, Any]:
+    """A unit per serial, found in any case (as the API finds it); `answers` overrides by path."""
+    scenes: dict[str, Any] = {}
+    for unit in units:
+        serial = unit["serial_number"]
+        for spelling in {serial, serial.lower(), serial.upper()}:
+            scenes[f"/api/v2/units/{spelling}"] = json_answer(200, unit)
+    scenes.update({f"/api/v2/units/{k}": json_answer(200, v) for k, v in answers.items()})
+    return scenes
+
+
+def linked(serial: str, parent: object = None, children: object = ()) -> dict[str, Any]:
+    def ref(serial: str) -> dict[str, str]:
+        return {"id": f"u-{serial}", "serial_number": serial}
+
+    body = unit_body(serial)
+    body["parent"] = ref(parent) if isinstance(parent, str) else parent
+    body["children"] = [ref(c) for c in children] if isinstance(children, tuple) else children
+    return body
+
+
+def test_a_unit_answered_with_another_units_record_is_not_taken_for_it(tmp_path: Any) -> None:
+    # GET /v2/units/C1 answers with C9's body: C1 must not vanish, C9 must not stand in.
+    units = [linked("TOP", children=("C1", "C2")), linked("C2", "TOP"), linked("C9", "ELSEWHERE")]
+    scenes = unit_scenes(*units, C1=linked("C9", "ELSEWHERE"))
+    with HostileServer(scenes).running() as server:
+        out = tmp_path / "g.json"
+        run = run_against(server, "unit", "TOP", "-o", str(out))
+        assert run.code == 0, run
+        assert "'C1'" in run.err and "'C9'" in run.err and "Warning:" in run.err
+        nodes = {n["id"]: n for n in json.loads(out.read_text())["nodes"]}
+        assert "C9" not in nodes and nodes["C1"]["status"] == "missing"
+        strict = run_against(server, "unit", "TOP", "--strict", "-o", str(out))
+        assert strict.code == 3
+        seed = run_against(server, "unit", "C1", "-o", str(out))
+        line = one_error_line(seed)
+        assert "'C1'" in line and "'C9'" in line
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("children", "C1"), ("children", {"serial_number": "C1"}), ("parent", "TOP"),
+     ("children", ["C1"]), ("parent", {"serial": "TOP"})],
+)  # fmt: skip
+def test_malformed_links_are_named_in_a_warning(field: str, value: object, tmp_path: Any) -> None:
+    body = linked("MID")
+    body[field] = value
+    with HostileServer(unit_scenes(body)).running() as server:
+        run = run_against(server, "unit", "MID", "--strict", "-o", str(tmp_path / "g.json"))
+        assert run.code == 3, run
+        warning = next(line for line in run.err.splitlines() if "'MID'" in line)
+        assert f"`{field}`" in warning, warning
+
+
+@pytest.mark.parametrize(
+    "seed", [("brd-1",), ("MOD-1", "--depth", "1"), ("MOD-1", "--scope", "up")]
+)
+def test_references_in_another_case_are_the_same_unit(seed: tuple[str, ...], tmp_path: Any) -> None:
+    # BRD-1 lists its child as `mod-1`, MOD-1 names its parent `brd-1`: consistent data.
+    units = [linked("BRD-1", children=("mod-1",)), linked("MOD-1", "brd-1")]
+    with HostileServer(unit_scenes(*units)).running() as server:
+        out = tmp_path / "g.json"
+        run = run_against(server, "unit", *seed, "--strict", "-o", str(out))
+        assert run.code == 0 and run.err == "", run
+        document = json.loads(out.read_text())
+        assert sorted(n["id"] for n in document["nodes"]) == ["BRD-1", "MOD-1"]
+        assert [(e["source"], e["target"]) for e in document["edges"]] == [("BRD-1", "MOD-1")]
+        asked = [path.split("?")[0].rsplit("/", 1)[1].casefold() for path in server.requests]
+        assert len(asked) == len(set(asked)), server.requests  # each unit asked for once

@@ -98,6 +98,7 @@ class _Crawl:
         self.on_progress = on_progress
         self.reach: dict[_Way, dict[str, int]] = {way: {} for way in _Way}
         self.requested: set[str] = set()
+        self.asked_as: dict[str, str] = {}  # casefolded serial -> the spelling reached first
         self.queue: deque[str] = deque()
 
     def seed(self, serials: Iterable[str]) -> None:
@@ -134,13 +135,20 @@ class _Crawl:
             found.extend(children)
         neighbours = []
         for reference in found:
-            relative = reference_serial(reference) or ""
+            relative = self._spelling(reference_serial(reference) or "")
             self.ledger.named(relative, serial, reference)
             neighbours.append((relative, way, depth + 1))
         return neighbours
 
+    def _spelling(self, serial: str) -> str:
+        """The spelling `serial` is known or being fetched under (the API ignores case)."""
+        serial = self.ledger.canonical(serial)
+        return self.asked_as.setdefault(serial.casefold(), serial)
+
     def _fetched(self, serial: str, unit: Record) -> None:
         canonical = self.ledger.record(serial, unit, full=True)
+        if canonical is None:
+            return  # another unit's record: set aside, the unit stays missing
         if canonical != serial:
             # The API matched a differently written serial (case): key the unit
             # by its own serial so that references from other units meet it.

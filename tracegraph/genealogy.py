@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tracegraph.errors import NotFoundError, RefusedError
+from tracegraph.errors import ApiError, NotFoundError, RefusedError
 from tracegraph.source import LIST_CHILDREN_CAP, Record
 
 
@@ -84,6 +84,49 @@ def unit_references(unit: Record) -> tuple[Record | None, list[Record]]:
     )
 
 
+def _shape(value: object) -> str:
+    """What a JSON value is, in words (never the value: it may be long or hostile)."""
+    if isinstance(value, dict):
+        return "an object with no serial_number"
+    names = {str: "a string", list: "a list", bool: "a boolean", int: "a number", float: "a number"}
+    return names.get(type(value), "something else")
+
+
+def link_faults(serial: str, unit: Record) -> list[str]:
+    """Warnings for `parent` and `children` fields that name no unit (empty when they are sound).
+
+    `unit_references` reads such fields as no link; the person must hear that
+    a link may have been lost.
+    """
+    faults = []
+    parent = unit.get("parent")
+    if parent is not None and reference_serial(parent) is None:
+        faults.append(
+            f"unit {serial!r} has a `parent` field that names no unit ({_shape(parent)}); "
+            "it is read as no parent"
+        )
+    children = unit.get("children")
+    if children is not None and not isinstance(children, list):
+        faults.append(
+            f"unit {serial!r} has a `children` field that is not a list ({_shape(children)}); "
+            "it is read as no children"
+        )
+    elif children:
+        bad = [_shape(c) for c in children if reference_serial(c) is None]
+        if bad:
+            faults.append(
+                f"unit {serial!r} has {len(bad)} `children` "
+                + ("entry" if len(bad) == 1 else "entries")
+                + f" that name no unit ({', '.join(sorted(set(bad)))}); left out"
+            )
+    return faults
+
+
+def same_serial(one: str, other: str) -> bool:
+    """Whether the API takes two spellings for one serial: it compares them ignoring case."""
+    return one.casefold() == other.casefold()
+
+
 def missing_warning(serial: str, referrer: str | None, error: NotFoundError | RefusedError) -> str:
     """The warning for a unit that is named somewhere but cannot be had."""
     where = f"referenced by {referrer!r}" if referrer else "listed in a batch"
@@ -100,6 +143,7 @@ class Ledger:
         self.full: set[str] = set()  # units whose record is the full `GET /v2/units/{serial}`
         self.missing: dict[str, Record] = {}
         self.aliases: dict[str, str] = {}
+        self.folded: dict[str, str] = {}  # casefolded serial -> the unit or missing unit's spelling
         self.warnings: list[str] = []
         self.references: dict[str, Record] = {}
         self.referrers: dict[str, str] = {}
@@ -107,33 +151,62 @@ class Ledger:
         self.requests = 0
 
     def canonical(self, serial: str) -> str:
-        """The serial as the API spells it, once a record has told."""
-        return self.aliases.get(serial, serial)
+        """The serial as the API spells it, once a record (or a 404) has told.
+
+        A reference may spell a serial in another case (`brd-1` for `BRD-1`);
+        the API compares serials ignoring case, and so does the ledger.
+        """
+        known = self.aliases.get(serial)
+        if known is None and serial not in self.units and serial not in self.missing:
+            known = self.folded.get(serial.casefold())
+        return known or serial
 
     def named(self, serial: str, referrer: str, reference: Record) -> None:
         """Note the first unit that names `serial`, and how (for warnings and missing units)."""
         self.references.setdefault(serial, reference)
         self.referrers.setdefault(serial, referrer)
 
-    def record(self, asked: str, body: Record, *, full: bool) -> str:
+    def record(self, asked: str, body: Record, *, full: bool) -> str | None:
         """Keep a unit's record under the serial the API spells; return that serial.
 
         A full record replaces a list one; a list record never replaces a full one.
+        An answer for another unit than asked (not a case variant) is set aside
+        with a warning, and None is returned: the unit asked for stays missing.
         """
         canonical = reference_serial(body) or asked
         if canonical != asked:
+            if not same_serial(canonical, asked):
+                self._swapped(asked, canonical)
+                return None
             self.aliases[asked] = canonical
         if full or canonical not in self.full:
             self.units[canonical] = body
+            self.folded.setdefault(canonical.casefold(), canonical)
+            for fault in link_faults(canonical, body):
+                if fault not in self.warnings:
+                    self.warnings.append(fault)
         if full:
             self.full.add(canonical)
         return canonical
+
+    def _swapped(self, asked: str, answered: str) -> None:
+        message = (
+            f"the API answered the request for unit {asked!r} "
+            f"with the record of another unit, {answered!r}"
+        )
+        if asked in self.required:
+            raise ApiError(message + "; tracegraph does not take one unit for another")
+        self.warnings.append(message + f"; that record is set aside and {asked!r} kept as missing")
+        if asked not in self.units:
+            self.missing[asked] = self.references.get(asked, {})
+            self.folded.setdefault(asked.casefold(), asked)
 
     def not_found(self, serial: str, error: NotFoundError | RefusedError) -> None:
         """A unit that cannot be had: an error for a typed seed, a missing unit otherwise."""
         if serial in self.required:
             raise error
         self.missing[serial] = self.references.get(serial, {})
+        self.folded.setdefault(serial.casefold(), serial)
         self.warnings.append(missing_warning(serial, self.referrers.get(serial), error))
 
     def genealogy(

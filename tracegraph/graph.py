@@ -127,10 +127,15 @@ def links(genealogy: Genealogy, serials: set[str]) -> tuple[set[tuple[str, str]]
     children_of: dict[str, set[str]] = {}
     parent_of: dict[str, str | None] = {}
     aliases = genealogy.aliases
+    # The API compares serials ignoring case: a reference to `brd-1` means `BRD-1`.
+    folded = {s.casefold(): s for s in sorted(serials, reverse=True)}
 
     def resolve(reference: object) -> str | None:
         serial = reference_serial(reference)
-        return aliases.get(serial, serial) if serial else None
+        if not serial:
+            return None
+        serial = aliases.get(serial, serial)
+        return serial if serial in serials else folded.get(serial.casefold(), serial)
 
     for serial, unit in genealogy.units.items():
         parent, children = unit_references(unit)

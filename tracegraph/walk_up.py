@@ -101,7 +101,7 @@ class WalkUp:
 
     def _keep(self, asked: str, record: Record, *, full: bool) -> None:
         canonical = self.ledger.record(asked, record, full=full)
-        if canonical != asked and asked in self.depths:
+        if canonical is not None and canonical != asked and asked in self.depths:
             depth = self.depths.pop(asked)
             self.depths[canonical] = min(depth, self.depths.get(canonical, depth))
 
