@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,6 +132,7 @@ def test_server_text_cannot_drive_the_terminal() -> None:
             run_against(server, "unit", "X"),  # an Error: line
             run_against(server, "unit", "ROOT"),  # a Warning: line (422)
             run_against(server, "batches"),  # the created_at column
+            run_against(server, "batches", "--json"),
         ):
             shown = run.out + run.err
             for control in ("\x1b", "\x07", "\r", "\u202e"):
@@ -248,3 +250,78 @@ def test_references_in_another_case_are_the_same_unit(seed: tuple[str, ...], tmp
         assert [(e["source"], e["target"]) for e in document["edges"]] == [("BRD-1", "MOD-1")]
         asked = [path.split("?")[0].rsplit("/", 1)[1].casefold() for path in server.requests]
         assert len(asked) == len(set(asked)), server.requests  # each unit asked for once
+
+
+def test_a_lone_surrogate_is_mended_with_a_warning_and_replays_the_same(tmp_path: Any) -> None:
+    # "\ud800" is legal JSON but no Unicode text: no encoder can write it.
+    top = linked("TOP", children=("LONE\ud800",))
+    top["part"] = {"id": "p", "number": "P\udfff", "name": "Board \ud800", "revision": None}
+    raw = json.dumps(top).encode()  # ensure_ascii: the text holds the escape `\ud800`
+    scenes = {"/api/v2/units/TOP": answer(200, raw, {"Content-Type": "application/json"})}
+    with HostileServer(scenes).running() as server:
+        live = tmp_path / "live"
+        live.mkdir()
+        outputs = [str(live / f"g.{ext}") for ext in ("json", "graphml", "dot", "csv", "txt")]
+        snapshot = str(tmp_path / "snap.json")
+        args = [f"-o{o}" for o in outputs]
+        run = run_against(server, "unit", "TOP", *args, "--save-snapshot", snapshot)
+    assert run.code == 0, run
+    warning = [line for line in run.err.splitlines() if "surrogate" in line]
+    assert warning == [
+        "Warning: unit 'TOP' holds text that is not Unicode (a lone surrogate escape such "
+        "as \\ud800 in the API's JSON); it is shown as U+FFFD"
+    ], run.err
+    graph = json.loads((live / "g.json").read_text(encoding="utf-8"))
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert nodes["TOP"]["part_name"] == "Board \ufffd" and "LONE\ufffd" in nodes
+    lxml = pytest.importorskip("lxml.etree")
+    lxml.parse(str(live / "g.graphml"))  # well-formed XML
+    assert "\\ud800" in (tmp_path / "snap.json").read_text(encoding="utf-8")  # recorded as sent
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    again = tracegraph(
+        "unit", "TOP", *(f"-o{o.replace('live', 'replay')}" for o in outputs), "--source", snapshot
+    )
+    assert again.err == run.err
+    for name in ("g.json", "g.graphml", "g.dot", "g.csv", "g.txt"):
+        assert (replay / name).read_bytes() == (live / name).read_bytes(), name
+
+
+def test_a_lone_surrogate_in_a_batch_is_mended_with_a_warning(tmp_path: Any) -> None:
+    batch = {"id": "b", "number": "B\ud800", "units": [{"id": "u", "serial_number": "S\udc00"}]}
+    listing = {"data": [{"id": "b", "number": "B\ud800"}], "meta": {"has_more": False}}
+    scenes = {
+        "/api/v2/batches": answer(200, json.dumps(listing).encode()),
+        "/api/v2/batches/B%EF%BF%BD": answer(200, json.dumps(batch).encode()),
+        "/api/v2/units/S%EF%BF%BD": json_answer(200, unit_body("S\ufffd")),
+    }
+    with HostileServer(scenes).running() as server:
+        run = run_against(server, "batch", "--search", "B", "-o", str(tmp_path / "g.json"))
+        listed = run_against(server, "batches", "--json")
+    assert run.code == 0, run
+    assert "Warning: batch 'B\ufffd' holds text that is not Unicode" in run.err
+    nodes = json.loads((tmp_path / "g.json").read_text(encoding="utf-8"))["nodes"]
+    assert [n["id"] for n in nodes] == ["S\ufffd"]
+    assert json.loads(listed.out)[0]["number"] == "B\ud800"  # as sent, escaped
+
+
+def test_snapshot_version_true_is_not_version_1_and_a_bom_is_read_past(tmp_path: Any) -> None:
+    document = json.loads(Path("samples/factory.json").read_text(encoding="utf-8"))
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(document).encode())
+    out = tmp_path / "g.txt"
+    run = tracegraph("unit", "DRN-X1-0001", "--source", str(bom), "-o", str(out))
+    assert run.code == 0 and "DRN-X1-0001" in out.read_text(encoding="utf-8"), run
+    document["version"] = True
+    odd = tmp_path / "true.json"
+    odd.write_text(json.dumps(document), encoding="utf-8")
+    line = one_error_line(tracegraph("unit", "DRN-X1-0001", "--source", str(odd)))
+    assert "snapshot version true" in line
+
+
+@pytest.mark.parametrize(
+    "args", [("unit", "A\udcff"), ("batch", "--search", "\udcfe"), ("impact", "--serial", "\udcff")]
+)
+def test_typed_bytes_that_are_not_utf8_are_a_usage_error(args: tuple[str, ...]) -> None:
+    run = tracegraph(*args, "--source", "samples/factory.json")
+    assert run.code == 2 and "is not UTF-8 text" in run.err and "\\xf" in run.err, run

@@ -34,10 +34,18 @@ from tracegraph.genealogy import (
     Scope,
     reference_serial,
     unit_references,
+    unsound_text_warning,
 )
 from tracegraph.heap import collector_paused
 from tracegraph.snapshot import SnapshotSource
-from tracegraph.source import BatchFilters, Record, Source, captured_at
+from tracegraph.source import (
+    BatchFilters,
+    Record,
+    Source,
+    captured_at,
+    mend_text,
+    text_is_sound,
+)
 from tracegraph.walk_up import WalkUp
 
 DEFAULT_MAX_UNITS = 100_000
@@ -249,7 +257,7 @@ async def crawl_genealogy(
     """
     if max_depth is not None and max_depth < 0:
         raise TracegraphError("--depth must be 0 or more")
-    ledger = Ledger(required=seeds)
+    ledger = Ledger(required=seeds, mend=not text_is_sound(source))
     every_seed = tuple(dict.fromkeys([*seeds, *optional_seeds]))
     ways = _WAYS[scope]
     if bulk and scope in (Scope.UP, Scope.LINEAGE):
@@ -281,6 +289,7 @@ class BatchSeeds:
 
     batches: tuple[str, ...]
     serials: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 async def resolve_batches(
@@ -294,7 +303,7 @@ async def resolve_batches(
     wanted = list(dict.fromkeys(numbers))
     if not filters.is_empty():
         listed = [
-            str(b.get("number", ""))
+            mend_text(str(b.get("number", "")))[0]  # the body's own number warns, below
             async for b in source.list_batches(filters)
             if isinstance(b, dict)
         ]
@@ -308,7 +317,13 @@ async def resolve_batches(
         async with slots:
             return await source.get_batch(number)
 
-    bodies = await asyncio.gather(*(fetch(n) for n in wanted))
+    bodies = []
+    warnings: list[str] = []
+    for number, body in zip(wanted, await asyncio.gather(*map(fetch, wanted)), strict=True):
+        body, mended = mend_text(body)
+        if mended:
+            warnings.append(unsound_text_warning(f"batch {str(body.get('number', number))!r}"))
+        bodies.append(body)
     serials: dict[str, None] = {}
     for number, body in zip(wanted, bodies, strict=True):
         units = body.get("units")
@@ -321,4 +336,5 @@ async def resolve_batches(
     return BatchSeeds(
         batches=tuple(str(b.get("number", n)) for b, n in zip(bodies, wanted, strict=True)),
         serials=tuple(serials),
+        warnings=tuple(warnings),
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tracegraph.errors import ApiError, NotFoundError, RefusedError
-from tracegraph.source import LIST_CHILDREN_CAP, Record
+from tracegraph.source import LIST_CHILDREN_CAP, Record, mend_text
 
 
 class Scope(str, enum.Enum):
@@ -122,6 +122,14 @@ def link_faults(serial: str, unit: Record) -> list[str]:
     return faults
 
 
+def unsound_text_warning(holder: str) -> str:
+    """The warning for text that `source.mend_text` mended, held by a unit or batch."""
+    return (
+        f"{holder} holds text that is not Unicode (a lone surrogate escape such as "
+        "\\ud800 in the API's JSON); it is shown as U+FFFD"
+    )
+
+
 def same_serial(one: str, other: str) -> bool:
     """Whether the API takes two spellings for one serial: it compares them ignoring case."""
     return one.casefold() == other.casefold()
@@ -138,7 +146,7 @@ def missing_warning(serial: str, referrer: str | None, error: NotFoundError | Re
 class Ledger:
     """Everything a crawl has learnt so far, whichever way it crawls."""
 
-    def __init__(self, required: Iterable[str] = ()) -> None:
+    def __init__(self, required: Iterable[str] = (), *, mend: bool = True) -> None:
         self.units: dict[str, Record] = {}
         self.full: set[str] = set()  # units whose record is the full `GET /v2/units/{serial}`
         self.missing: dict[str, Record] = {}
@@ -149,6 +157,7 @@ class Ledger:
         self.referrers: dict[str, str] = {}
         self.required = set(required)
         self.requests = 0
+        self.mend = mend  # False when the source is known to hold no lone surrogate
 
     def canonical(self, serial: str) -> str:
         """The serial as the API spells it, once a record (or a 404) has told.
@@ -173,6 +182,10 @@ class Ledger:
         An answer for another unit than asked (not a case variant) is set aside
         with a warning, and None is returned: the unit asked for stays missing.
         """
+        if self.mend:
+            body, mended = mend_text(body)
+            if mended:
+                self._warn(unsound_text_warning(f"unit {reference_serial(body) or asked!r}"))
         canonical = reference_serial(body) or asked
         if canonical != asked:
             if not same_serial(canonical, asked):
@@ -183,11 +196,14 @@ class Ledger:
             self.units[canonical] = body
             self.folded.setdefault(canonical.casefold(), canonical)
             for fault in link_faults(canonical, body):
-                if fault not in self.warnings:
-                    self.warnings.append(fault)
+                self._warn(fault)
         if full:
             self.full.add(canonical)
         return canonical
+
+    def _warn(self, warning: str) -> None:
+        if warning not in self.warnings:  # a unit recorded twice (list, then full) warns once
+            self.warnings.append(warning)
 
     def _swapped(self, asked: str, answered: str) -> None:
         message = (

@@ -16,12 +16,15 @@ from tracegraph.errors import NotFoundError, SnapshotError
 from tracegraph.heap import collector_paused
 from tracegraph.source import (
     LIST_CHILDREN_CAP,
+    LONE_SURROGATE,
+    SURROGATE_ESCAPE,
     BatchFilters,
     Record,
     Source,
     captured_at,
     generated_at,
     parse_iso,
+    text_is_sound,
 )
 
 FORMAT = "tracegraph-snapshot"
@@ -65,8 +68,14 @@ class _SharedObjects:
 
 def load_snapshot(path: str | Path) -> Record:
     """Read and check a snapshot file; `SnapshotError` says what is wrong."""
+    return _load(path)[0]
+
+
+def _load(path: str | Path) -> tuple[Record, bool]:
+    """The checked snapshot, and whether its text is sound (no lone surrogate escape)."""
     try:
-        with open(path, encoding="utf-8") as stream:
+        # utf-8-sig: a byte order mark, as some Windows editors write, is read past.
+        with open(path, encoding="utf-8-sig") as stream:
             text = stream.read()
     except OSError as error:
         raise SnapshotError(f"cannot read snapshot {str(path)!r}: {error.strerror}") from None
@@ -79,16 +88,20 @@ def load_snapshot(path: str | Path) -> Record:
         raise SnapshotError(
             f"snapshot {str(path)!r} is not valid JSON (line {error.lineno}: {error.msg})"
         ) from None
-    return check_snapshot(data, str(path))
+    except RecursionError:
+        raise SnapshotError(f"snapshot {str(path)!r} nests JSON too deeply to read") from None
+    return check_snapshot(data, str(path)), SURROGATE_ESCAPE.search(text) is None
 
 
 def check_snapshot(data: Any, name: str = "snapshot") -> Record:
     """Validate the envelope of a snapshot (DESIGN §5) and return it."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise SnapshotError(f'{name!r} is not a tracegraph snapshot (no "format": "{FORMAT}")')
-    if data.get("version") != VERSION:
+    version = data.get("version")
+    if type(version) is not int or version != VERSION:  # `true` == 1 in Python, not here
         raise SnapshotError(
-            f"{name!r} is snapshot version {data.get('version')!r}; this tracegraph reads {VERSION}"
+            f"{name!r} is snapshot version {json.dumps(version)[:40]}; "
+            f"this tracegraph reads {VERSION}"
         )
     for key in ("units", "batches", "unit_list"):
         if not isinstance(data.get(key, {}), dict):
@@ -186,8 +199,12 @@ def batch_matches(batch: Record, filters: BatchFilters) -> bool:
 class SnapshotSource:
     """Serves a snapshot's recorded responses as a Source (absent means 404)."""
 
-    def __init__(self, snapshot: Record, name: str = "snapshot") -> None:
+    def __init__(
+        self, snapshot: Record, name: str = "snapshot", *, text_is_sound: bool = False
+    ) -> None:
         self._snapshot = check_snapshot(snapshot, name)
+        # Known to hold no lone surrogate, so a crawl need not look for them.
+        self.text_is_sound = text_is_sound
         self._name = name
         self._units: dict[str, Record] = snapshot.get("units", {})
         self._unit_list: dict[str, Record] = snapshot.get("unit_list", {})
@@ -198,7 +215,8 @@ class SnapshotSource:
 
     @classmethod
     def from_file(cls, path: str | Path) -> SnapshotSource:
-        return cls(load_snapshot(path), str(path))
+        snapshot, sound = _load(path)
+        return cls(snapshot, str(path), text_is_sound=sound)
 
     async def __aenter__(self) -> SnapshotSource:
         return self
@@ -275,6 +293,10 @@ class RecordingSource:
     def captured_at(self) -> str:
         return self._captured_at
 
+    @property
+    def text_is_sound(self) -> bool:
+        return text_is_sound(self._inner)
+
     async def get_unit(self, serial: str) -> Record:
         try:
             body = await self._inner.get_unit(serial)
@@ -319,5 +341,10 @@ class RecordingSource:
 
 
 def dump_snapshot(snapshot: Record) -> str:
-    """Snapshot JSON text: sorted keys, stable bytes for the same responses."""
-    return json.dumps(snapshot, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    """Snapshot JSON text: sorted keys, stable bytes for the same responses.
+
+    A lone surrogate the API sent (no Unicode text, see `source.mend_text`) is
+    kept as the JSON escape it came as, so that a replay mends and warns alike.
+    """
+    text = json.dumps(snapshot, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)

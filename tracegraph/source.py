@@ -8,16 +8,23 @@ it talks to.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_API_URL = "https://www.tofupilot.app/api"
 Record = dict[str, Any]
 LIST_CHILDREN_CAP = 10  # the list endpoint (`GET /v2/units?...`) shows at most 10 children a unit
+# JSON may escape a surrogate alone (`"\ud800"`): legal JSON, but no Unicode text,
+# and no encoder writes it. Decoded, a str holds a surrogate only when it is alone.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # in JSON text: such a string may be there
+REPLACEMENT = "\ufffd"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,42 @@ def public_url(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def mend_text(value: T) -> tuple[T, bool]:
+    """`value` with every lone surrogate in its strings replaced by U+FFFD; whether any was.
+
+    The one policy for text from the API that is not Unicode, applied where
+    records enter a crawl (`genealogy.Ledger`, `crawl.resolve_batches`): what
+    cannot be written is shown as U+FFFD, as a UTF-8 decoder shows bad bytes,
+    and the crawl warns. Snapshots keep what the API sent (as `\\ud800`).
+    """
+    if isinstance(value, str):
+        if value.isascii() or not LONE_SURROGATE.search(value):
+            return value, False
+        return LONE_SURROGATE.sub(REPLACEMENT, value), True  # type: ignore[return-value]
+    if isinstance(value, dict):
+        mended = False
+        result = {}
+        for key, item in value.items():
+            key, key_mended = mend_text(key)
+            item, item_mended = mend_text(item)
+            result[key] = item
+            mended = mended or key_mended or item_mended
+        return (result if mended else value), mended  # type: ignore[return-value]
+    if isinstance(value, list):
+        items = [mend_text(item) for item in value]
+        if any(m for _, m in items):
+            return [item for item, _ in items], True  # type: ignore[return-value]
+    return value, False
+
+
+def text_is_sound(source: object) -> bool:
+    """Whether a source is known to hold no lone surrogate (a snapshot checks as it loads).
+
+    Not part of the `Source` interface: any other source may hold them.
+    """
+    return getattr(source, "text_is_sound", False) is True
 
 
 def generated_at() -> str:

@@ -52,6 +52,7 @@ class Seeds:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     label: str  # what was asked, for titles: "unit SN-1", "batch CAP-2407"
+    warnings: tuple[str, ...] = ()  # what the batches' records made known
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,9 +150,10 @@ async def find_seeds(
     """The units to start from: the serials, and every unit of the batches asked for."""
     parts: list[str] = []
     members: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
     if batches or not filters.is_empty():
         found = await resolve_batches(source, batches, filters, concurrency=concurrency)
-        members = found.serials
+        members, warnings = found.serials, found.warnings
         label = describe_serials("batch", list(found.batches), "batches")
         if not filters.is_empty():
             label += f" (matching {filters.describe()})"
@@ -161,7 +163,7 @@ async def find_seeds(
         parts.append(describe_serials("unit", typed))
     if not parts:
         raise TracegraphError("name a serial number, a batch number or a batch filter")
-    return Seeds(typed, members, " and ".join(parts))
+    return Seeds(typed, members, " and ".join(parts), warnings)
 
 
 async def _crawl(
@@ -183,6 +185,7 @@ async def _crawl(
             concurrency=connection.concurrency,
             **crawl,
         )
+    genealogy.warnings.extend(seeds.warnings)
     return genealogy, seeds
 
 

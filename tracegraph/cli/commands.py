@@ -19,6 +19,7 @@ from tracegraph.cli.options import (
     output_options,
     scope_options,
     source_options,
+    text,
 )
 from tracegraph.cli.outputs import deliver, plan_outputs
 from tracegraph.cli.progress import ProgressLine
@@ -109,7 +110,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("serials", nargs=-1, required=True)
+@click.argument("serials", nargs=-1, required=True, callback=text)
 @source_options
 @scope_options
 @output_options
@@ -129,7 +130,7 @@ def unit(serials: tuple[str, ...], **options: Any) -> None:
 
 
 @main.command()
-@click.argument("numbers", nargs=-1)
+@click.argument("numbers", nargs=-1, callback=text)
 @source_options
 @filter_options
 @scope_options
@@ -151,8 +152,14 @@ def batch(numbers: tuple[str, ...], **options: Any) -> None:
 
 
 @main.command()
-@click.argument("numbers", nargs=-1)
-@click.option("--serial", "suspect_serials", multiple=True, help="A suspect unit (repeatable).")
+@click.argument("numbers", nargs=-1, callback=text)
+@click.option(
+    "--serial",
+    "suspect_serials",
+    multiple=True,
+    callback=text,
+    help="A suspect unit (repeatable).",
+)
 @source_options
 @filter_options
 @click.option(
@@ -242,7 +249,8 @@ def batches(as_json: bool, **options: Any) -> None:
             lambda source, progress: batches_async(run.filters, source),
         )
         if as_json:
-            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            # ASCII: text from the server cannot drive the terminal nor fail to encode.
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=True))
             return
         click.echo(batch_table(rows))
 

@@ -27,6 +27,7 @@ from tracegraph.source import DEFAULT_API_URL, BatchFilters, parse_iso
 from tracegraph.tracing import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -39,6 +40,22 @@ def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> d
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 time such as 2024-07-01 or 2024-07-01T08:00:00Z"
         ) from None
+
+
+def text(ctx: click.Context, param: click.Parameter, value: T) -> T:
+    """Click callback: identifiers and filters that are text (one or many), else a usage error.
+
+    The shell hands over bytes that are not UTF-8 as lone surrogates: no
+    request or file can carry them.
+    """
+    for item in value if isinstance(value, tuple) else (value,):
+        if isinstance(item, str) and not item.isascii():
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = item.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+                raise click.BadParameter(f"'{shown}' is not UTF-8 text") from None
+    return value
 
 
 def compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
@@ -119,10 +136,15 @@ filter_options = compose(
         "--part-number",
         "part_numbers",
         multiple=True,
+        callback=text,
         help="Batches holding this part number (repeatable).",
     ),
     click.option(
-        "--revision", "revisions", multiple=True, help="Batches holding this revision (repeatable)."
+        "--revision",
+        "revisions",
+        multiple=True,
+        callback=text,
+        help="Batches holding this revision (repeatable).",
     ),
     click.option(
         "--created-after",
@@ -136,7 +158,7 @@ filter_options = compose(
         metavar="ISO8601",
         help="Batches created at or before this time.",
     ),
-    click.option("--search", help="Batches whose number contains this text."),
+    click.option("--search", callback=text, help="Batches whose number contains this text."),
 )
 
 scope_options = compose(

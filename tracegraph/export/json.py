@@ -33,7 +33,7 @@ def to_json(graph: nx.DiGraph) -> bytes:
     data = to_node_link(graph)
     try:
         return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
-    except orjson.JSONEncodeError:  # text orjson refuses (a lone surrogate): the slow way
-        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(
-            "utf-8", "surrogatepass"
-        )
+    except orjson.JSONEncodeError:
+        # Text orjson refuses: a lone surrogate (crawls mend them, a graph built
+        # by hand may hold one). Escaped, as `\ud800`: the file stays UTF-8.
+        return (json.dumps(data, indent=2, ensure_ascii=True) + "\n").encode("ascii")
