@@ -325,3 +325,16 @@ def test_snapshot_version_true_is_not_version_1_and_a_bom_is_read_past(tmp_path:
 def test_typed_bytes_that_are_not_utf8_are_a_usage_error(args: tuple[str, ...]) -> None:
     run = tracegraph(*args, "--source", "samples/factory.json")
     assert run.code == 2 and "is not UTF-8 text" in run.err and "\\xf" in run.err, run
+
+
+def test_a_refused_unit_is_recorded_and_replayed_byte_identically(tmp_path: Any) -> None:
+    scenes = unit_scenes(linked("TOP", children=("R/1", "OK")), linked("OK", "TOP"))
+    scenes["/api/v2/units/R%2F1"] = json_answer(422, {"message": "bad serial", "code": "BAD"})
+    snapshot = str(tmp_path / "snap.json")
+    with HostileServer(scenes).running() as server:
+        live = run_against(server, "unit", "TOP", "-o", str(tmp_path / "live.json"),
+                           "--save-snapshot", snapshot)  # fmt: skip
+    assert "'R/1'" in live.err and "refuses" in live.err and "bad serial" in live.err, live
+    replay = tracegraph("unit", "TOP", "-o", str(tmp_path / "replay.json"), "--source", snapshot)
+    assert (replay.code, replay.err) == (live.code, live.err)
+    assert (tmp_path / "replay.json").read_bytes() == (tmp_path / "live.json").read_bytes()

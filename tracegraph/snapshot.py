@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracegraph.errors import NotFoundError, SnapshotError
+from tracegraph.errors import NotFoundError, RefusedError, SnapshotError
 from tracegraph.heap import collector_paused
 from tracegraph.source import (
     LIST_CHILDREN_CAP,
@@ -109,6 +109,9 @@ def check_snapshot(data: Any, name: str = "snapshot") -> Record:
         for identifier, body in data.get(key, {}).items():
             if not isinstance(body, dict):
                 raise SnapshotError(f"{name!r}: {key}[{identifier!r}] is not an object")
+    refused = data.get("refused", {})
+    if not isinstance(refused, dict) or not all(isinstance(r, str) for r in refused.values()):
+        raise SnapshotError(f'{name!r}: "refused" must map serial numbers to the reasons given')
     missing = data.get("missing", [])
     if not isinstance(missing, list) or not all(isinstance(s, str) for s in missing):
         raise SnapshotError(f'{name!r}: "missing" must be a list of serial numbers')
@@ -212,6 +215,8 @@ class SnapshotSource:
         self._batches: dict[str, Record] = snapshot.get("batches", {})
         self._units_folded = {serial.casefold(): body for serial, body in self._units.items()}
         self._batches_folded = {number.casefold(): body for number, body in self._batches.items()}
+        self._refused: dict[str, str] = snapshot.get("refused", {})
+        self._refused_folded = {s.casefold(): reason for s, reason in self._refused.items()}
 
     @classmethod
     def from_file(cls, path: str | Path) -> SnapshotSource:
@@ -245,6 +250,9 @@ class SnapshotSource:
                 f"snapshot {self._name} holds only the list form of unit {serial!r} (recorded "
                 "by impact's walk up); replay the command that recorded it, or crawl again"
             )
+        reason = self._refused.get(serial) or self._refused_folded.get(serial.casefold())
+        if reason is not None:
+            raise RefusedError("unit", serial, reason)
         raise NotFoundError("unit", serial, f"snapshot {self._name}")
 
     async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
@@ -284,6 +292,7 @@ class RecordingSource:
         self.unit_list: dict[str, Record] = {}
         self.batches: dict[str, Record] = {}
         self.missing: set[str] = set()
+        self.refused: dict[str, str] = {}  # serial -> the reason the API gave (400, 414, 422)
 
     @property
     def url(self) -> str:
@@ -302,6 +311,9 @@ class RecordingSource:
             body = await self._inner.get_unit(serial)
         except NotFoundError:
             self.missing.add(serial)
+            raise
+        except RefusedError as error:
+            self.refused[serial] = error.reason
             raise
         self.units[serial] = body
         return body
@@ -324,7 +336,8 @@ class RecordingSource:
         """The recorded responses in the snapshot format of DESIGN §5.
 
         Units found through the list endpoint go under `unit_list` (their list
-        form, an addition to DESIGN §5 that older readers ignore).
+        form), and the units the API refused under `refused` with its reason:
+        additions to DESIGN §5 that older readers ignore.
         """
         snapshot: Record = {
             "format": FORMAT,
@@ -333,8 +346,12 @@ class RecordingSource:
             "captured_at": captured_at,
             "units": dict(sorted(self.units.items())),
             "batches": dict(sorted(self.batches.items())),
-            "missing": sorted(self.missing - set(self.units) - set(self.unit_list)),
+            "missing": sorted(
+                self.missing - set(self.units) - set(self.unit_list) - set(self.refused)
+            ),
         }
+        if self.refused:  # an addition to DESIGN §5, like `unit_list`
+            snapshot["refused"] = dict(sorted(self.refused.items()))
         if self.unit_list:
             snapshot["unit_list"] = dict(sorted(self.unit_list.items()))
         return snapshot
