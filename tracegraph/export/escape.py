@@ -102,29 +102,28 @@ def serial_from_graphml_id(node_id: str) -> str:
 DOT_STRING_LIMIT = 16_384  # characters Graphviz reads in one quoted or HTML string
 
 
+# Graphviz's lexer (cgraph/scan.l) inside a quoted string: `\\"`, `\\\\`, an escaped
+# line break, a run of other characters, or a lone backslash; longest match wins.
+_QUOTED_TOKEN = re.compile(r'\\"|\\\\|\\\n|[^"\\]+|\\|"')
+
+
 def _lex_quoted(body: str) -> str | None:
-    """What Graphviz's lexer reads from `"body"`, or None if the quote ends early."""
+    """What Graphviz's lexer reads from `"body"`, or None if the quote ends early.
+
+    Measured on Graphviz 2.43: a line break that is a run on its own (between
+    the opening quote, an escape or the closing quote) ties with the lexer's
+    line-counting rule, which comes first and drops it: `"\\n"` reads as "".
+    """
     out: list[str] = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        pair = body[i : i + 2]
-        if pair == '\\"':
+    for match in _QUOTED_TOKEN.finditer(body + '"'):
+        token = match.group()
+        if token == '"':
+            return "".join(out) if match.start() == len(body) else None
+        if token == '\\"':
             out.append('"')
-            i += 2
-        elif pair == "\\\\":
-            out.append("\\\\")
-            i += 2
-        elif pair == "\\\n":
-            i += 2
-        elif ch == '"':
-            return None
-        else:
-            out.append(ch)
-            i += 1
-    if body.endswith("\\") and not body.endswith("\\\\"):
-        return None
-    return "".join(out)
+        elif token not in ("\\\n", "\n"):
+            out.append(token)
+    return None  # the added quote was read as `\\"`: a backslash ends the body
 
 
 def _html_id_ok(text: str) -> bool:
@@ -139,9 +138,10 @@ def _html_id_ok(text: str) -> bool:
 def dot_id(text: str) -> str:
     """A DOT ID that Graphviz reads back as exactly `text`; `ExportError` if none can.
 
-    A backslash before a quote, at the end or before a newline cannot be
-    written in a quoted ID; an HTML-string ID takes the text as it is, but only
-    when its `<` and `>` balance. A text that fits neither (`C:\\dir>\\`)
+    A backslash before a quote, at the end or before a newline, and a line
+    break alone between quotes and escapes cannot be written in a quoted ID;
+    an HTML-string ID takes the text as it is, but only when its `<` and `>`
+    balance. A text that fits neither (`C:\\dir>\\`)
     has no DOT ID at all.
     """
     if len(text) > DOT_STRING_LIMIT:
@@ -150,14 +150,14 @@ def dot_id(text: str) -> str:
             f"at most {DOT_STRING_LIMIT} in a DOT ID: GraphML, JSON, CSV and the pictures hold it"
         )
     quoted = text.replace('"', '\\"')
-    if "\\" not in text or _lex_quoted(quoted) == text:
+    if ("\\" not in text and "\n" not in text) or _lex_quoted(quoted) == text:
         return f'"{quoted}"'
     if text and _html_id_ok(text):
         return f"<{text}>"
     raise ExportError(
         f"serial number {text!r} cannot be written as a Graphviz DOT node ID (a backslash "
-        "Graphviz would read as an escape, and unbalanced < >); GraphML, JSON, CSV and the "
-        "pictures hold it"
+        "or line break Graphviz would read otherwise, and unbalanced < >); GraphML, JSON, "
+        "CSV and the pictures hold it"
     )
 
 
