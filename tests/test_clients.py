@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests import clients
+from tests.builders import Factory
 from tests.conftest import EXPECTED, SAMPLE, build_small_graph
 from tests.hostile import HOSTILE_UNITS, hostile_graph, hostile_snapshot
 from tracegraph.cli import main
@@ -89,6 +90,31 @@ def test_graphml_of_hostile_serials_keeps_every_unit_exactly(written: Path) -> N
     read = igraph.Graph.Read_GraphML(str(path))
     assert sorted(read.vs["serial_number"]) == serials
     assert sorted(read.vs["name"]) == serials  # what Cytoscape shows
+
+
+def test_graphml_keeps_apart_serials_that_differ_only_where_xml_cannot_write(
+    tmp_path: Path,
+) -> None:
+    from lxml import etree
+
+    igraph = clients.module("igraph", "pip install igraph")
+    odd = [f"X{chr(c)}" for c in [*range(1, 9), 0x0B, 0x0C, *range(0x0E, 0x20)]]  # 28 units
+    factory = Factory().unit("ROOT")
+    for serial in ["X", "X\ufffd", *odd]:
+        factory.unit(serial, parent="ROOT")
+    snapshot = tmp_path / "odd.json"
+    snapshot.write_text(dump_snapshot(factory.snapshot()))
+    path = tmp_path / "odd.graphml"
+    cli("unit", "ROOT", "--source", str(snapshot), "-o", str(path))
+    assert clients.graphml_schema().validate(etree.parse(str(path)))
+    expected = sorted(["ROOT", "X", "X\ufffd", *odd])
+    graph = nx.read_graphml(path)
+    for name in ("serial_number", "label", "name"):
+        texts = [str(a[name]) for _, a in graph.nodes(data=True)]
+        assert len(set(texts)) == len(expected) == 31, name  # none merged
+        assert sorted(map(serial_from_graphml_id, texts)) == expected, name  # reversible
+    read = igraph.Graph.Read_GraphML(str(path))
+    assert sorted(map(serial_from_graphml_id, read.vs["name"])) == expected
 
 
 # --- XLSX: openpyxl and LibreOffice -------------------------------------------------

@@ -80,6 +80,20 @@ def graphml_id(serial: str) -> str:
     return "".join(parts)
 
 
+def graphml_serial(serial: str) -> str:
+    """A serial as GraphML text: itself, or its stand-in id when XML cannot hold it.
+
+    XML 1.0 has no way to write most control characters (`X\\x01`), not even
+    as references: written as U+FFFD, `X\\x01` and `X\\x02` would read the
+    same in `serial_number`, `label` and `name`. Such a serial is written as
+    its node id's stand-in (`x:X_01`) there too: distinct, and reversible
+    with `serial_from_graphml_id`.
+    """
+    if _XML_INVALID.search(serial):
+        return graphml_id(serial)
+    return serial
+
+
 def serial_from_graphml_id(node_id: str) -> str:
     """The serial a GraphML node id stands for (the inverse of `graphml_id`)."""
     if not node_id.startswith(STAND_IN_PREFIX):

@@ -3,7 +3,9 @@
 The schema types node ids as `xs:NMTOKEN`, so a serial number is the node id
 only where it is one (`escape.graphml_id`; every serial of the documented
 charset is), and a reversible stand-in otherwise. The serial itself is always
-in the `serial_number`, `label` (Gephi) and `name` (Cytoscape) data.
+in the `serial_number`, `label` (Gephi) and `name` (Cytoscape) data, except
+one holding a character XML 1.0 cannot hold (a control character): there too
+it is the stand-in (`escape.graphml_serial`), so that no two units read alike.
 
 Keys are typed from the values: `boolean`, `int`, `double` or `string`.
 networkx, igraph, yEd, Gephi and Cytoscape read it. Written here rather than
@@ -16,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import networkx as nx
 
-from tracegraph.export.escape import graphml_id, xml_attribute, xml_text
+from tracegraph.export.escape import graphml_id, graphml_serial, xml_attribute, xml_text
 
 HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -74,10 +76,10 @@ def _lines(graph: nx.DiGraph) -> Iterator[str]:
     nodes = graph.nodes
     for serial in sorted(graph):
         attributes = nodes[serial]
-        shown = _text(attributes.get("serial_number", serial))
+        shown = _text(graphml_serial(attributes.get("serial_number", serial)))
         lines = [f'    <node id="{xml_attribute(graphml_id(serial))}">\n']
         for name, opening in node_keys:
-            if name == "label" or name == "name":
+            if name == "label" or name == "name" or name == "serial_number":
                 lines.append(f"{opening}{shown}</data>\n")
             elif name in attributes:
                 lines.append(f"{opening}{_text(attributes[name])}</data>\n")
