@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pytest
 
 from tests.builders import bike_factory, drone_factory
 from tests.conftest import API_KEY, SAMPLE, assert_sdk_accepts, needs_graphviz
@@ -98,7 +99,13 @@ def test_progress_is_shown_on_a_terminal_and_not_in_a_pipe(tmp_path: Path) -> No
     assert piped.err == ""
 
 
-def test_ctrl_c_exits_130_and_writes_nothing(drones: dict[str, Any], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "words"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_ctrl_c_or_sigterm_mid_crawl_exits_and_writes_nothing(
+    signum: int, code: int, words: str, drones: dict[str, Any], tmp_path: Path
+) -> None:
     output = tmp_path / "g.json"
     output.write_text("previous")
     with TofuPilotServer(drones, api_key=API_KEY, latency=0.5) as server:
@@ -114,10 +121,10 @@ def test_ctrl_c_exits_130_and_writes_nothing(drones: dict[str, Any], tmp_path: P
         deadline = time.monotonic() + 30
         while not server.requests and time.monotonic() < deadline:
             time.sleep(0.02)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _, err = process.communicate(timeout=30)
-    assert process.returncode == 130
-    assert err.strip() == "Error: interrupted; nothing was written"
+    assert process.returncode == code
+    assert err == f"Error: {words}; nothing was written\n"
     assert output.read_text() == "previous"
     assert list(tmp_path.iterdir()) == [output]
 

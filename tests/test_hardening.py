@@ -4,12 +4,17 @@ words instead of "unexpected …", and the key kept off plain http and foreign h
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.builders import Factory
 from tests.hostile_server import (
     HostileServer,
     answer,
@@ -19,6 +24,7 @@ from tests.hostile_server import (
     redirect,
 )
 from tests.running import one_error_line, tracegraph
+from tracegraph.snapshot import dump_snapshot
 from tracegraph.source import public_url
 
 KEY = "tp-hostile-key"
@@ -338,3 +344,68 @@ def test_a_refused_unit_is_recorded_and_replayed_byte_identically(tmp_path: Any)
     replay = tracegraph("unit", "TOP", "-o", str(tmp_path / "replay.json"), "--source", snapshot)
     assert (replay.code, replay.err) == (live.code, live.err)
     assert (tmp_path / "replay.json").read_bytes() == (tmp_path / "live.json").read_bytes()
+
+
+# --- outputs: special targets, signals, a reader that leaves -------------------------
+
+
+def test_a_special_target_that_fails_replaces_no_output(tmp_path: Path) -> None:
+    kept = tmp_path / "g.json"
+    kept.write_text("previous")
+    full = tmp_path / "full.txt"
+    full.symlink_to("/dev/full")  # a device: written in place, and always full
+    run = tracegraph(
+        "unit", "DRN-X1-0001", "--source", "samples/factory.json", "-o", str(kept), "-o", str(full)
+    )
+    assert "No space left" in one_error_line(run)
+    assert kept.read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.txt", "g.json"]  # no .tmp left
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "words"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_a_signal_during_the_final_writes_leaves_no_temporary_file(
+    signum: int, code: int, words: str, tmp_path: Path
+) -> None:
+    kept = tmp_path / "g.json"
+    kept.write_text("previous")
+    fifo = tmp_path / "out.txt"
+    os.mkfifo(fifo)  # nobody reads it: opening it waits, with g.json staged beside
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracegraph", "unit", "DRN-X1-0001", "--source",
+         "samples/factory.json", "-o", str(kept), "-o", str(fifo)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".g.json.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert list(tmp_path.glob(".g.json.*.tmp")), "the run never staged its output"
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert (process.returncode, err) == (code, f"Error: {words}; nothing was written\n")
+    assert kept.read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.json", "out.txt"]
+
+
+@pytest.mark.parametrize("unbuffered", ["0", "1"])
+def test_a_reader_that_leaves_ends_the_run_quietly_and_not_as_a_success(
+    unbuffered: str, tmp_path: Path
+) -> None:
+    factory = Factory().unit("ROOT")
+    for i in range(2000):
+        factory.unit(f"CHILD-{i:04}", parent="ROOT")
+    snapshot = tmp_path / "big.json"
+    snapshot.write_text(dump_snapshot(factory.snapshot()))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tracegraph", "unit", "ROOT", "--source", str(snapshot),
+         "-f", "json", "-o", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": unbuffered},
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10) == b'{\n  "direc'  # what `| head -c 10` reads
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 141 and err == b""

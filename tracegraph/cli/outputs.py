@@ -127,5 +127,14 @@ def deliver(
     write_atomically(files)
     for target, data in rendered:
         if target.path == "-":
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+            write_stdout(data)
+
+
+def write_stdout(data: bytes) -> None:
+    """All of `data` on stdout: a write may take only part (a pipe whose reader left
+    takes what fits and reports no error until the next write), so write until done."""
+    stream = sys.stdout.buffer
+    rest = memoryview(data)
+    while rest:
+        rest = rest[stream.write(rest) or 0 :]
+    stream.flush()
