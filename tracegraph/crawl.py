@@ -317,15 +317,14 @@ async def resolve_batches(
         async with slots:
             return await source.get_batch(number)
 
-    bodies = []
+    bodies: list[Record] = []
     warnings: list[str] = []
+    serials: dict[str, None] = {}
     for number, body in zip(wanted, await asyncio.gather(*map(fetch, wanted)), strict=True):
         body, mended = mend_text(body)
         if mended:
             warnings.append(unsound_text_warning(f"batch {str(body.get('number', number))!r}"))
         bodies.append(body)
-    serials: dict[str, None] = {}
-    for number, body in zip(wanted, bodies, strict=True):
         units = body.get("units")
         if not isinstance(units, list):
             raise SourceError(f"batch {number!r} from {source.url} has no list of units")

@@ -153,6 +153,7 @@ class Ledger:
         self.aliases: dict[str, str] = {}
         self.folded: dict[str, str] = {}  # casefolded serial -> the unit or missing unit's spelling
         self.warnings: list[str] = []
+        self._warned: set[str] = set()  # the warnings above, for a look-up in constant time
         self.references: dict[str, Record] = {}
         self.referrers: dict[str, str] = {}
         self.required = set(required)
@@ -202,7 +203,8 @@ class Ledger:
         return canonical
 
     def _warn(self, warning: str) -> None:
-        if warning not in self.warnings:  # a unit recorded twice (list, then full) warns once
+        if warning not in self._warned:  # a unit recorded twice (list, then full) warns once
+            self._warned.add(warning)
             self.warnings.append(warning)
 
     def _swapped(self, asked: str, answered: str) -> None:
@@ -212,18 +214,20 @@ class Ledger:
         )
         if asked in self.required:
             raise ApiError(message + "; tracegraph does not take one unit for another")
-        self.warnings.append(message + f"; that record is set aside and {asked!r} kept as missing")
+        self._warn(message + f"; that record is set aside and {asked!r} kept as missing")
         if asked not in self.units:
-            self.missing[asked] = self.references.get(asked, {})
-            self.folded.setdefault(asked.casefold(), asked)
+            self._missing(asked)
+
+    def _missing(self, serial: str) -> None:
+        self.missing[serial] = self.references.get(serial, {})
+        self.folded.setdefault(serial.casefold(), serial)
 
     def not_found(self, serial: str, error: NotFoundError | RefusedError) -> None:
         """A unit that cannot be had: an error for a typed seed, a missing unit otherwise."""
         if serial in self.required:
             raise error
-        self.missing[serial] = self.references.get(serial, {})
-        self.folded.setdefault(serial.casefold(), serial)
-        self.warnings.append(missing_warning(serial, self.referrers.get(serial), error))
+        self._missing(serial)
+        self._warn(missing_warning(serial, self.referrers.get(serial), error))
 
     def genealogy(
         self,
