@@ -49,10 +49,12 @@ def write_atomically(files: Mapping[str, bytes]) -> None:
                 in_place.append((current, data))
                 continue
             directory = os.path.dirname(os.path.abspath(current))
-            handle, temporary = tempfile.mkstemp(
-                dir=directory, prefix=f".{os.path.basename(current)}.", suffix=".tmp"
-            )
-            staged.append((temporary, current))
+            # A signal between creating the file and noting it would leave it behind.
+            with _signals_deferred():
+                handle, temporary = tempfile.mkstemp(
+                    dir=directory, prefix=f".{os.path.basename(current)}.", suffix=".tmp"
+                )
+                staged.append((temporary, current))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
             exists = os.path.exists(current)
