@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +44,9 @@ def test_unit_crawl_writes_every_output_from_one_crawl(
     args = [a for o in outputs for a in ("-o", str(o))]
     run = tracegraph_process("unit", "CAP-1", *args, server=server)
     assert run.code == 0, run.err
-    unit_requests = Counter(r for r in server.requests if r.startswith("/api/v2/units/"))
-    assert set(unit_requests.values()) == {1}
-    assert len(unit_requests) == 6
+    # Four levels of the tree from CAP-1, each one page of the list endpoint; nobody alone.
+    assert [r for r in server.requests if r.startswith("/api/v2/units/")] == []
+    assert len([r for r in server.requests if r.startswith("/api/v2/units?")]) == 4
     data = json.loads(outputs[1].read_text())
     assert {n["id"] for n in data["nodes"]} == {"DRN-1", "FC-1", "PCB-1", "CAP-1", "CAP-2", "RES-1"}
     assert data["graph"]["source"] == server.url
@@ -170,8 +169,17 @@ def test_thirty_cells_of_one_batch_reach_their_bikes_in_a_few_requests() -> None
     # The batch, four levels in bulk (cells, modules, packs, bikes), the three bikes in full.
     assert bulk == 1 + 4 + 3
     with TofuPilotServer(bike_factory().snapshot(), api_key=API_KEY) as server:
-        tracegraph("batch", "CELL-2407", "--scope", "tree", "-q", server=server)
-        assert len(server.requests) == 1 + 30 + 6 + 3 + 3  # every unit in full, for comparison
+        tree = tracegraph("batch", "CELL-2407", "--scope", "tree", "-q", server=server)
+        tree_url = server.url
+        # The whole tree in pages too: the batch, then cells, modules, packs, bikes.
+        assert len(server.requests) == 1 + 4
+    with TofuPilotServer(bike_factory().snapshot(), api_key=API_KEY) as server:
+        full = tracegraph(
+            "batch", "CELL-2407", "--scope", "tree", "--full-records", "-q", server=server
+        )
+        assert len(server.requests) == 1 + 4 + 30 + 6 + 3 + 3  # and every unit in full
+        full_url = server.url
+    assert tree.out.replace(tree_url, "") == full.out.replace(full_url, "")  # the same tree
 
 
 def test_batches_lists_matching_batches_as_a_table_and_as_json(server: TofuPilotServer) -> None:
@@ -453,9 +461,10 @@ def test_a_folder_as_source_is_an_unreadable_snapshot(tmp_path: Path) -> None:
 
 
 def test_verbose_says_when_it_retries(server: TofuPilotServer) -> None:
-    server.fail_next("/api/v2/units/FC-1", 503, 1, retry_after="0")
+    server.fail_next("/api/v2/units", 503, 1, retry_after="0")
     run = tracegraph("unit", "FC-1", "-v", server=server)
     assert run.code == 0
     # Retry-After: 0 still backs off a little
-    assert "Retrying: GET /v2/units/FC-1: HTTP 503; retry 1 of 5 in 0.2 s" in run.err
-    assert "crawled 6 units with 6 unit lookups" in run.err
+    assert "Retrying: GET /v2/units: HTTP 503; retry 1 of 5 in 0.2 s" in run.err
+    # Three levels in pages: FC-1; DRN-1, PCB-1, CAP-1; CAP-2, RES-1.
+    assert "crawled 6 units with 3 unit lookups" in run.err

@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 
 from tests.builders import Factory, bike_factory, drone_factory
+from tests.conftest import assert_sdk_accepts
+from tests.tofupilot_server import TofuPilotServer
+from tracegraph.api import ApiSource
 from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
 from tracegraph.errors import (
     CrawlLimitError,
@@ -97,7 +100,7 @@ def test_depth_is_the_shortest_distance_to_any_seed() -> None:
 def test_every_unit_is_fetched_once_from_many_overlapping_seeds() -> None:
     source = CountingSource(drone_factory().snapshot())
     seeds = ["CAP-1", "CAP-2", "PCB-1", "DRN-1", "CAP-3", "CAP-1"]
-    found = asyncio.run(crawl_genealogy(source, seeds))
+    found = asyncio.run(crawl_genealogy(source, seeds, bulk=False))
     assert set(source.calls.values()) == {1}
     assert set(source.calls) == serials(found)
     assert found.seeds == ("CAP-1", "CAP-2", "PCB-1", "DRN-1", "CAP-3")
@@ -108,7 +111,7 @@ def test_requests_in_flight_never_exceed_the_concurrency() -> None:
     for i in range(200):
         f.unit(f"C{i:03}", parent="ROOT")
     source = CountingSource(f.snapshot(), delay=0.001)
-    found = asyncio.run(crawl_genealogy(source, ["ROOT"], concurrency=7))
+    found = asyncio.run(crawl_genealogy(source, ["ROOT"], concurrency=7, bulk=False))
     assert len(found.units) == 201
     assert source.max_in_flight == 7
 
@@ -193,13 +196,13 @@ class RefusingSource(SnapshotSource):
 
 def test_a_refused_reference_becomes_missing_with_a_warning() -> None:
     source = RefusingSource(drone_factory().snapshot())
-    found = asyncio.run(crawl_genealogy(source, ["PCB-1"]))
+    found = asyncio.run(crawl_genealogy(source, ["PCB-1"], bulk=False))
     assert "CAP-2" in found.missing and "CAP-1" in found.units
     assert found.warnings == [
         "unit 'CAP-2' is referenced by 'PCB-1' but the API refuses it (HTTP 400: invalid serial)"
     ]
     with pytest.raises(RefusedError):
-        asyncio.run(crawl_genealogy(source, ["CAP-2"]))
+        asyncio.run(crawl_genealogy(source, ["CAP-2"], bulk=False))
 
 
 def test_a_batch_without_a_unit_list_is_an_error() -> None:
@@ -209,40 +212,96 @@ def test_a_batch_without_a_unit_list_is_an_error() -> None:
         asyncio.run(resolve_batches(SnapshotSource(snapshot), ["C1"], BatchFilters()))
 
 
-def test_the_bulk_walk_up_gives_the_graph_of_the_unit_by_unit_crawl() -> None:
-    snapshot = bike_factory().snapshot()
-    cells = [u["serial_number"] for u in snapshot["batches"]["CELL-2407"]["units"]]
-    bulk = asyncio.run(
-        crawl_genealogy(SnapshotSource(snapshot), [], optional_seeds=cells, scope=Scope.UP)
-    )
-    one_by_one = asyncio.run(
-        crawl_genealogy(
-            SnapshotSource(snapshot), [], optional_seeds=cells, scope=Scope.UP, bulk=False
-        )
-    )
-    walked = build_graph(bulk, seeds_label="batch CELL-2407")
-    crawled = build_graph(one_by_one, seeds_label="batch CELL-2407")
+def over_http(snapshot: dict[str, Any], seeds: list[str], **options: Any) -> Genealogy:
+    """A crawl through the API client against the loopback server (list forms and all)."""
+
+    async def go(url: str) -> Genealogy:
+        async with ApiSource(url, "k") as api:
+            return await crawl_genealogy(api, seeds, **options)
+
+    with TofuPilotServer(snapshot, api_key="k") as server:
+        found = asyncio.run(go(server.url))
+        assert_sdk_accepts(server.served)
+    found.source_url = "http://127.0.0.1/api"  # each server has a port of its own
+    return found
+
+
+def _graphs_alike(bulk: Genealogy, one_by_one: Genealogy, label: str) -> None:
+    """The same nodes, edges and attributes, but for what a list form cannot hold.
+
+    A unit read only in list form (`record` list) has no creating run
+    (`outcome`, `procedure` empty); every other attribute, the latest run
+    included, is the one the unit-by-unit crawl gives.
+    """
+    walked = build_graph(bulk, seeds_label=label)
+    crawled = build_graph(one_by_one, seeds_label=label)
     assert walked.graph == crawled.graph
     assert sorted(walked.edges(data=True)) == sorted(crawled.edges(data=True))
-    # The list endpoint carries no `created_during`: units read only in list form
-    # have no outcome or procedure, every other attribute is the same. The tops,
-    # which the answer shows, are fetched in full.
-    assert bulk.listed == set(walked) - {"BIKE-1", "BIKE-2", "BIKE-3"}
+    assert sorted(walked) == sorted(crawled)
     for serial in crawled:
         expected = dict(crawled.nodes[serial])
         if serial in bulk.listed:
-            expected.update(outcome="", procedure="")
+            expected.update(outcome="", procedure="", record="list")
         assert walked.nodes[serial] == expected, serial
-    assert (bulk.requests, one_by_one.requests) == (4 + 3, 30 + 6 + 3 + 3)
-    assert bulk.partial == frozenset()  # no list record here had its children cut at 10
+        if expected["status"] == "ok":
+            assert expected["last_run_outcome"], serial  # both read the latest run
 
 
-def test_units_typed_by_the_user_are_fetched_in_full_on_the_way_up() -> None:
+@pytest.mark.parametrize("scope", [Scope.TREE, Scope.DOWN, Scope.LINEAGE, Scope.UP])
+def test_a_crawl_in_pages_gives_the_graph_of_the_unit_by_unit_crawl(scope: Scope) -> None:
     snapshot = bike_factory().snapshot()
-    found = asyncio.run(crawl_genealogy(SnapshotSource(snapshot), ["CELL-111"], scope=Scope.UP))
-    assert "created_during" in found.units["CELL-111"] and "CELL-111" not in found.listed
-    assert found.listed == {"MOD-11", "PACK-1"}
-    assert found.requests == 1 + 3 + 1  # the cell in full; module, pack, bike in bulk; the bike
+    cells = [u["serial_number"] for u in snapshot["batches"]["CELL-2407"]["units"]]
+    seeds = ["PACK-1", *cells[:3]] if scope is not Scope.UP else cells
+    bulk = over_http(snapshot, [], optional_seeds=seeds, scope=scope)
+    one_by_one = over_http(snapshot, [], optional_seeds=seeds, scope=scope, bulk=False)
+    _graphs_alike(bulk, one_by_one, "batch CELL-2407")
+    assert bulk.requests <= one_by_one.requests / 2
+    assert bulk.partial == frozenset()  # no list record here had its children cut at 10
+    # With --full-records the creating runs are there too: the very same graph.
+    full = over_http(snapshot, [], optional_seeds=seeds, scope=scope, full_records=True)
+    assert full.listed == frozenset()
+    label = "batch CELL-2407"
+    assert nx_data(build_graph(full, seeds_label=label)) == nx_data(
+        build_graph(one_by_one, seeds_label=label)
+    )
+
+
+def nx_data(graph: Any) -> tuple[Any, ...]:
+    return (graph.graph, sorted(graph.nodes(data=True)), sorted(graph.edges(data=True)))
+
+
+def test_the_bulk_walk_up_reads_tops_in_full_and_counts_its_requests() -> None:
+    snapshot = bike_factory().snapshot()
+    cells = [u["serial_number"] for u in snapshot["batches"]["CELL-2407"]["units"]]
+    bulk = over_http(snapshot, [], optional_seeds=cells, scope=Scope.UP)
+    one_by_one = over_http(snapshot, [], optional_seeds=cells, scope=Scope.UP, bulk=False)
+    # The tops, which the answer shows, are fetched in full.
+    assert bulk.listed == set(bulk.units) - {"BIKE-1", "BIKE-2", "BIKE-3"}
+    # Four levels in pages and the three bikes; one by one: every unit, then their latest runs.
+    assert (bulk.requests, one_by_one.requests) == (4 + 3, 30 + 6 + 3 + 3 + 1)
+
+
+def test_units_typed_by_the_user_are_read_in_bulk_on_the_way_up() -> None:
+    snapshot = bike_factory().snapshot()
+    cells = sorted(u["serial_number"] for u in snapshot["batches"]["CELL-2407"]["units"])
+    found = over_http(snapshot, cells, scope=Scope.UP)
+    assert set(cells) <= found.listed
+    # One page of 30 cells; modules, packs, bikes in pages; the bikes in full.
+    assert found.requests == 1 + 1 + 1 + 1 + 3
+
+
+def test_a_unit_listing_ten_children_is_fetched_in_full_and_nothing_is_lost() -> None:
+    f = Factory().unit("ROOT", "BOX")
+    for i in range(23):
+        f.unit(f"C{i:02}", "CAP", parent="ROOT")
+    f.unit("LEAF", "RES", parent="C07")
+    found = over_http(f.snapshot(), ["LEAF"])
+    assert set(found.units) == {"ROOT", "LEAF", *(f"C{i:02}" for i in range(23))}
+    assert "ROOT" not in found.listed  # its page showed only 10: fetched in full
+    graph = build_graph(found, seeds_label="unit LEAF")
+    assert graph.out_degree("ROOT") == 23 and graph.graph["warnings"] == []
+    # LEAF; C07; ROOT (and in full); its 23 children (LEAF's parent C07 already read).
+    assert found.requests == 1 + 1 + 1 + 1 + 1
 
 
 def test_trace_up_marks_a_dangling_parent_missing_and_terminates_on_cycles() -> None:
@@ -346,7 +405,9 @@ def test_one_failed_request_cancels_the_requests_in_flight() -> None:
 
     async def crawl() -> None:
         try:
-            await asyncio.wait_for(crawl_genealogy(source, ["ROOT"], concurrency=4), timeout=5)
+            await asyncio.wait_for(
+                crawl_genealogy(source, ["ROOT"], concurrency=4, bulk=False), timeout=5
+            )
         finally:
             cancelled_when_it_failed.extend(source.cancelled)
 

@@ -92,7 +92,10 @@ def test_the_key_lists_exactly_the_parts_and_marks_in_the_picture() -> None:
     report = tracegraph.impact(batches=["CAP-2407"], source=SAMPLE)
     svg = tracegraph.export(report.graph, "svg").decode()
     shown = report.graph
-    assert key_texts(svg) == expected_key(shown, {"suspect", "top_level", "loose"})
+    # The snapshot holds every unit in full, so the runs of the walk up are known:
+    # CAP-10-0017, which failed, is among the units drawn.
+    assert shown.nodes["CAP-10-0017"]["outcome"] == "FAIL"
+    assert key_texts(svg) == expected_key(shown, {"suspect", "top_level", "loose", "failed"})
 
     folded = tracegraph.export(down, "svg", collapse="siblings").decode()
     parts = expected_key(collapse(down), {"seed", "group"})

@@ -122,8 +122,10 @@ def test_a_report_without_a_graph_writes_reports_but_draws_nothing(tmp_path: Pat
 def test_a_source_passed_in_is_used_and_left_open() -> None:
     recorder = tracegraph.RecordingSource(tracegraph.SnapshotSource(drone_factory().snapshot()))
     tracegraph.trace("CAP-1", scope="up", source=recorder)
-    assert sorted(recorder.unit_list) == ["DRN-1", "FC-1", "PCB-1"]  # the way up in bulk
-    assert sorted(recorder.units) == ["CAP-1", "DRN-1"]  # the typed unit and the top in full
+    # The way up in bulk, the typed unit too; a snapshot holds each unit in full at
+    # no cost, and what the crawl took of it is recorded.
+    assert sorted(recorder.unit_list) == ["CAP-1", "DRN-1", "FC-1", "PCB-1"]
+    assert sorted(recorder.units) == ["CAP-1", "DRN-1", "FC-1", "PCB-1"]
 
 
 def python_blocks(markdown: str) -> list[str]:

@@ -152,6 +152,7 @@ class ApiSource:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         on_retry: Callable[[str], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_pages: int = DEFAULT_MAX_PAGES,
         allow_insecure_http: bool = False,
@@ -170,6 +171,9 @@ class ApiSource:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._on_retry = on_retry
+        self._on_notice = on_notice
+        self._noticed: set[str] = set()
+        self._list_refused = False  # the server has no unit list endpoint
         self._slots = asyncio.Semaphore(concurrency)
         self._origin = _origin(parts.scheme, parts.hostname or "", parts.port)
         self._deadline = timeout
@@ -213,25 +217,59 @@ class ApiSource:
         return await self._get(f"/v2/batches/{encode_segment(number)}", None, ("batch", number))
 
     async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
+        """Many units in pages of the list endpoint, as many at once as `concurrency` allows.
+
+        A record no serial asked for is returned under its own serial, for the
+        crawl to set aside. A server without the list endpoint (404, 405) is
+        asked no more; a page it refuses (400, 414, 422) is left out. Either
+        way the caller reads those units one at a time, and `on_notice` hears
+        it once.
+        """
+        if self._list_refused:
+            return {}
+        chunks = _bulk_chunks(list(dict.fromkeys(serials)))
         found: dict[str, Record] = {}
-        for chunk in _bulk_chunks(list(dict.fromkeys(serials))):
-            params: QueryList = [("serial_numbers", s) for s in chunk]
-            params.append(("limit", PAGE_LIMIT))
-            try:
-                records = [r async for r in self._pages("/v2/units", params, "unit list")]
-            except ApiError as error:
-                if error.status not in BULK_REFUSALS:
-                    raise
-                # The list refuses a serial in the chunk, or does not exist on this
-                # server: leave the chunk out, and the caller asks one by one.
-                continue
+        for chunk, records in zip(
+            chunks, await asyncio.gather(*map(self._list_chunk, chunks)), strict=True
+        ):
             exact = {str(r.get("serial_number", "")): r for r in records}
             folded = {key.casefold(): r for key, r in exact.items()}
+            matched: set[int] = set()
             for serial in chunk:
                 record = exact.get(serial) or folded.get(serial.casefold())
                 if record is not None:
                     found[serial] = record
+                    matched.add(id(record))
+            for serial, record in exact.items():
+                if id(record) not in matched:
+                    found.setdefault(serial, record)
         return found
+
+    async def _list_chunk(self, chunk: list[str]) -> list[Record]:
+        params: QueryList = [("serial_numbers", s) for s in chunk]
+        params.append(("limit", PAGE_LIMIT))
+        try:
+            return [r async for r in self._pages("/v2/units", params, "unit list")]
+        except ApiError as error:
+            if error.status not in BULK_REFUSALS:
+                raise
+            if error.status in (404, 405):
+                self._list_refused = True
+                self._notice(
+                    f"the API at {self._url} has no unit list (GET /v2/units answered "
+                    f"{error.status}); reading units one at a time"
+                )
+            else:
+                self._notice(
+                    f"the API at {self._url} refused a page of the unit list "
+                    f"({error.status}); reading those units one at a time"
+                )
+            return []
+
+    def _notice(self, line: str) -> None:
+        if self._on_notice is not None and line not in self._noticed:
+            self._noticed.add(line)
+            self._on_notice(line)
 
     async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
         params: QueryList = [("limit", PAGE_LIMIT)]

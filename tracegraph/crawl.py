@@ -1,10 +1,10 @@
 """Crawling unit genealogy from seed units: the entry point and the unit-by-unit crawl.
 
-`crawl_genealogy` picks the way to crawl for a scope. Walking down needs each
-unit's full record (the list endpoint cuts `children` at 10), so `tree`,
-`down` and the downward half of `lineage` go unit by unit in `_Crawl`;
-walking up goes a level at a time in bulk (`walk_up._WalkUp`). Both keep what
-they learn in one `Ledger`.
+`crawl_genealogy` picks the way to crawl for a scope. In bulk (the default)
+every scope goes a level at a time through the list endpoint: down and the
+whole tree in `walk_levels.LevelWalk`, up in `walk_up.WalkUp`. Unit by unit
+(`bulk=False`, and what a server without the list endpoint gets in effect)
+goes through `_Crawl`. All keep what they learn in one `Ledger`.
 
 All of `_Crawl`'s state lives in one object driven by a single loop: fetches
 run concurrently (at most `concurrency` in flight), but every decision about
@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from tracegraph.errors import (
-    CrawlLimitError,
     NotFoundError,
     RefusedError,
     SourceError,
@@ -46,6 +45,7 @@ from tracegraph.source import (
     mend_text,
     text_is_sound,
 )
+from tracegraph.walk_levels import LevelWalk, pages, too_many
 from tracegraph.walk_up import WalkUp
 
 DEFAULT_MAX_UNITS = 100_000
@@ -75,13 +75,6 @@ _WAYS = {
     Scope.UP: (_Way.UP,),
     Scope.DOWN: (_Way.DOWN,),
 }
-
-
-def too_many(max_units: int) -> CrawlLimitError:
-    return CrawlLimitError(
-        f"the genealogy grows past --max-units {max_units} units; "
-        "narrow it with --scope or --depth, or raise --max-units"
-    )
 
 
 class _Crawl:
@@ -242,6 +235,7 @@ async def crawl_genealogy(
     optional_seeds: Sequence[str] = (),
     on_progress: Callable[[Progress], None] | None = None,
     bulk: bool = True,
+    full_records: bool = False,
 ) -> Genealogy:
     """Crawl the genealogy of `seeds` and `optional_seeds` through `source`.
 
@@ -250,29 +244,50 @@ async def crawl_genealogy(
     becomes, like any referenced unit that answers 404, a missing unit with a
     warning, and the crawl goes on.
 
-    With `bulk` (the default), the way up (`up`, and the upward half of
-    `lineage`) goes through the list endpoint a level at a time: the same
-    units in far fewer requests, but units read only in list form carry no
-    `created_during` (see `walk_up`). `bulk=False` fetches every unit in full.
+    With `bulk` (the default), every scope goes through the list endpoint a
+    level at a time (`walk_levels`, and `walk_up` for the way up): the same
+    units and links in far fewer requests. Units read only in list form carry
+    their latest run (`last_run`) but not the run that created them
+    (`created_during`); `full_records` fetches every unit in full as well.
+    `bulk=False` fetches every unit in full, one request each, then reads the
+    latest runs through the list, so that both ways give the same graph.
     """
     if max_depth is not None and max_depth < 0:
         raise TracegraphError("--depth must be 0 or more")
     ledger = Ledger(required=seeds, mend=not text_is_sound(source))
     every_seed = tuple(dict.fromkeys([*seeds, *optional_seeds]))
-    ways = _WAYS[scope]
-    if bulk and scope in (Scope.UP, Scope.LINEAGE):
-        ways = tuple(w for w in ways if w is not _Way.UP)
     depths: dict[str, int] = {}
-    if ways:
-        crawl = _Crawl(source, ledger, ways, max_depth, max_units, concurrency, on_progress)
+
+    def reached(found: dict[str, int]) -> None:
+        for serial, depth in found.items():
+            depths[serial] = min(depth, depths.get(serial, depth))
+
+    if bulk:
+        if scope in (Scope.UP, Scope.LINEAGE):
+            walk = WalkUp(
+                source, ledger, max_depth, max_units, concurrency, on_progress, full_records
+            )
+            await walk.run(every_seed)
+            reached(walk.depths)
+        if scope is not Scope.UP:
+            down = LevelWalk(
+                source,
+                ledger,
+                upward=scope is Scope.TREE,
+                max_depth=max_depth,
+                max_units=max_units,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                full_records=full_records,
+            )
+            await down.run(every_seed)
+            reached(down.depths)
+    else:
+        crawl = _Crawl(source, ledger, _WAYS[scope], max_depth, max_units, concurrency, on_progress)
         crawl.seed(every_seed)
         await crawl.run()
-        depths = crawl.depths()
-    if len(ways) < len(_WAYS[scope]):
-        walk = WalkUp(source, ledger, max_depth, max_units, concurrency, on_progress)
-        await walk.run(every_seed)
-        for serial, depth in walk.depths.items():
-            depths[serial] = min(depth, depths.get(serial, depth))
+        reached(crawl.depths())
+        await _latest_runs(source, ledger)
     return ledger.genealogy(
         every_seed,
         depths,
@@ -281,6 +296,17 @@ async def crawl_genealogy(
         captured_at=captured_at(source),
         max_depth=max_depth,
     )
+
+
+async def _latest_runs(source: Source, ledger: Ledger) -> None:
+    """The latest run of every unit read in full, from its list form (`last_run`)."""
+    serials = sorted(ledger.units)
+    if not serials:
+        return
+    ledger.requests += pages(len(serials))
+    found = await source.find_units(serials)
+    for asked, record in ledger.listed(serials, found):
+        ledger.record(asked, record, full=False)
 
 
 @dataclass(frozen=True)

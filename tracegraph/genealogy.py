@@ -10,7 +10,7 @@ crawl returns is a `Genealogy`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from tracegraph.errors import ApiError, NotFoundError, RefusedError
@@ -56,6 +56,8 @@ class Genealogy:
     aliases: dict[str, str] = field(default_factory=dict)
     # Units known only in the list endpoint's form (no `created_during`).
     listed: frozenset[str] = frozenset()
+    # The latest run of each unit read in list form (`last_run`; None: no run).
+    last_runs: dict[str, Record | None] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # asyncio formats the result of a finished task with repr(): keep it short.
@@ -157,6 +159,7 @@ class Ledger:
         self.references: dict[str, Record] = {}
         self.referrers: dict[str, str] = {}
         self.required = set(required)
+        self.last_runs: dict[str, Record | None] = {}  # from list records: see `Genealogy`
         self.requests = 0
         self.mend = mend  # False when the source is known to hold no lone surrogate
 
@@ -193,6 +196,9 @@ class Ledger:
                 self._swapped(asked, canonical)
                 return None
             self.aliases[asked] = canonical
+        if not full and "last_run" in body:
+            run = body["last_run"]
+            self.last_runs[canonical] = run if isinstance(run, dict) else None
         if full or canonical not in self.full:
             self.units[canonical] = body
             self.folded.setdefault(canonical.casefold(), canonical)
@@ -201,6 +207,24 @@ class Ledger:
         if full:
             self.full.add(canonical)
         return canonical
+
+    def listed(
+        self, asked: Iterable[str], found: dict[str, Record]
+    ) -> Iterator[tuple[str, Record]]:
+        """The list records `found` for serials `asked`; any other record is set aside.
+
+        A page of the list endpoint that holds a unit nobody asked for is
+        treated like a swapped answer: a warning, and the record is not used.
+        """
+        wanted = set(asked)
+        for serial, record in found.items():
+            if serial in wanted:
+                yield serial, record
+            else:
+                self._warn(
+                    f"the API's unit list answered with unit {serial!r}, which was not "
+                    "asked for; that record is set aside"
+                )
 
     def _warn(self, warning: str) -> None:
         if warning not in self._warned:  # a unit recorded twice (list, then full) warns once
@@ -255,6 +279,7 @@ class Ledger:
             partial=partial,
             aliases=self.aliases,
             listed=listed,
+            last_runs=self.last_runs,
             captured_at=captured_at,
             max_depth=max_depth,
         )

@@ -28,6 +28,10 @@ NODE_ATTRIBUTES = (
     "created_by",
     "outcome",
     "procedure",
+    "last_run_outcome",
+    "last_run_at",
+    "last_run_procedure",
+    "record",
     "sample",
     "seed",
     "depth",
@@ -67,14 +71,49 @@ def unit_attributes(unit: Record) -> dict[str, str]:
     }
 
 
+def last_run_attributes(run: Any) -> dict[str, str]:
+    """The latest run of a unit (the list form's `last_run`), never taken for the creating run."""
+    return {
+        "last_run_outcome": _text(_field(run, "outcome")),
+        "last_run_at": _text(_field(run, "started_at")),
+        "last_run_procedure": _text(_field(_field(run, "procedure"), "name")),
+    }
+
+
+def shown_outcome(attributes: dict[str, Any]) -> tuple[str, str]:
+    """The outcome a picture shows for a unit, and which run it is: `created` or `latest`.
+
+    The run that created the unit when the crawl read its full record, else
+    the latest run from its list form (a bulk crawl reads most units so).
+    """
+    if attributes.get("record") == "list":
+        return str(attributes.get("last_run_outcome", "")), "latest"
+    return str(attributes.get("outcome", "")), "created"
+
+
+def outcome_mark(attributes: dict[str, Any]) -> str:
+    """A failed or other outcome as pictures and the text tree show it; "" for PASS or none.
+
+    The latest run says so (`FAIL (last run)`), so it is never read as the run
+    that created the unit.
+    """
+    outcome, run = shown_outcome(attributes)
+    if not outcome or outcome == "PASS":
+        return ""
+    return f"{outcome} (last run)" if run == "latest" else outcome
+
+
 def _node(genealogy: Genealogy, serial: str, seeds: set[str]) -> dict[str, object]:
     """A node's attributes: the unit's, or what the reference to a missing unit says."""
     unit = genealogy.units.get(serial)
     if unit is not None:
         attributes: dict[str, object] = {**unit_attributes(unit), "status": "ok"}
+        attributes.update(last_run_attributes(genealogy.last_runs.get(serial)))
+        attributes["record"] = "list" if serial in genealogy.listed else "full"
     else:
         attributes = {**unit_attributes(genealogy.missing[serial]), "status": "missing"}
-        attributes.update(created_at="", batch="")
+        attributes.update(created_at="", batch="", record="")
+        attributes.update(last_run_attributes(None))
     attributes.update(
         serial_number=serial, seed=serial in seeds, depth=genealogy.depths.get(serial, 0)
     )

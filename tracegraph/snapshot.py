@@ -22,6 +22,7 @@ from tracegraph.source import (
     Record,
     Source,
     captured_at,
+    full_record_at_hand,
     generated_at,
     parse_iso,
     text_is_sound,
@@ -248,12 +249,21 @@ class SnapshotSource:
         if serial in self._unit_list or serial.casefold() in self._unit_list_folded:
             raise SnapshotError(
                 f"snapshot {self._name} holds only the list form of unit {serial!r} (recorded "
-                "by impact's walk up); replay the command that recorded it, or crawl again"
+                "by a crawl in pages); replay the command that recorded it, or crawl again"
             )
         reason = self._refused.get(serial) or self._refused_folded.get(serial.casefold())
         if reason is not None:
             raise RefusedError("unit", serial, reason)
         raise NotFoundError("unit", serial, f"snapshot {self._name}")
+
+    def full_record_at_hand(self, serial: str) -> Record | None:
+        """The full record of a unit when the snapshot holds it (free: no request).
+
+        Not part of the `Source` interface: a crawl that finds it takes the
+        full record of every unit it reads in list form, as the crawl that
+        recorded the snapshot fetched it, or as an older snapshot holds it.
+        """
+        return self._units.get(serial) or self._units_folded.get(serial.casefold())
 
     async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
         found: dict[str, Record] = {}
@@ -317,6 +327,13 @@ class RecordingSource:
             raise
         self.units[serial] = body
         return body
+
+    def full_record_at_hand(self, serial: str) -> Record | None:
+        """The inner source's full record at no cost, when it has one (recorded as used)."""
+        at_hand = full_record_at_hand(self._inner, serial)
+        if at_hand is not None:
+            self.units[serial] = at_hand
+        return at_hand
 
     async def find_units(self, serials: Sequence[str]) -> dict[str, Record]:
         found = await self._inner.find_units(serials)

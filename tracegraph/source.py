@@ -113,6 +113,15 @@ def text_is_sound(source: object) -> bool:
     return getattr(source, "text_is_sound", False) is True
 
 
+def full_record_at_hand(source: object, serial: str) -> Record | None:
+    """A unit's full record when the source holds it at no cost (a snapshot); else None.
+
+    Not part of the `Source` interface: any other source fetches (`get_unit`).
+    """
+    at_hand = getattr(source, "full_record_at_hand", None)
+    return at_hand(serial) if callable(at_hand) else None
+
+
 def generated_at() -> str:
     """Now in UTC, ISO 8601 — or `SOURCE_DATE_EPOCH` when set, for reproducible output."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()

@@ -65,6 +65,7 @@ class Connection:
     timeout: float = 30.0
     retries: int = 5
     on_retry: Callable[[str], None] | None = None
+    on_notice: Callable[[str], None] | None = None  # how the API is read (-v)
     max_response_mb: float = 32.0  # decoded size of one answer
     max_pages: int = 1000  # of a list endpoint (batches)
     allow_insecure_http: bool = False  # plain http to a host other than this machine
@@ -126,6 +127,7 @@ async def open_source(source: SourceLike, connection: Connection) -> AsyncIterat
         timeout=connection.timeout,
         retry=RetryPolicy(retries=connection.retries),
         on_retry=connection.on_retry,
+        on_notice=connection.on_notice,
         max_response_bytes=int(connection.max_response_mb * 2**20),
         max_pages=connection.max_pages,
         allow_insecure_http=connection.allow_insecure_http,
@@ -204,6 +206,7 @@ async def trace_async(
     max_units: int = DEFAULT_MAX_UNITS,
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
+    full_records: bool = False,
 ) -> nx.DiGraph:
     """The genealogy graph of units, batches and filtered batches (see `trace`)."""
     connection = Connection(api_url, api_key, concurrency, timeout, retries, on_retry)
@@ -212,6 +215,7 @@ async def trace_async(
         "max_depth": depth,
         "max_units": max_units,
         "on_progress": on_progress,
+        "full_records": full_records,
     }
     genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
     return build_graph(genealogy, seeds_label=seeds.label)
@@ -232,6 +236,7 @@ def trace(
     max_units: int = DEFAULT_MAX_UNITS,
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
+    full_records: bool = False,
 ) -> nx.DiGraph:
     """The genealogy of units and batches, as a `networkx.DiGraph` (parent -> child edges).
 
@@ -239,7 +244,9 @@ def trace(
     `filters` select (a `BatchFilters`, or a mapping of its field names:
     ``{"part_numbers": ["CAP-10"], "created_after": "2024-07-01"}``), or any
     mix. `scope` is `tree`, `lineage`, `up` or `down`; `depth` keeps units at
-    most that many links from a seed. `source` is a snapshot file or a
+    most that many links from a seed. Units are read in pages of the list
+    endpoint; `full_records` also fetches each in full, one request a unit,
+    for the run that created it (`outcome`, `procedure`). `source` is a snapshot file or a
     `Source`; without one the API is read at `api_url` with `api_key` (by
     default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`).
 
@@ -262,6 +269,7 @@ def trace(
             max_units=max_units,
             on_progress=on_progress,
             on_retry=on_retry,
+            full_records=full_records,
         )
     )
 
@@ -280,12 +288,18 @@ async def impact_async(
     max_units: int = DEFAULT_MAX_UNITS,
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
+    full_records: bool = False,
 ) -> ImpactReport:
     """The recall impact of suspect batches and units (see `impact`)."""
     if Scope(scope) not in IMPACT_SCOPES:
         raise TracegraphError(f"impact traces scope up, lineage or tree, not {Scope(scope).value}")
     connection = Connection(api_url, api_key, concurrency, timeout, retries, on_retry)
-    crawl = {"scope": Scope(scope), "max_units": max_units, "on_progress": on_progress}
+    crawl = {
+        "scope": Scope(scope),
+        "max_units": max_units,
+        "on_progress": on_progress,
+        "full_records": full_records,
+    }
     genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
     graph = build_graph(genealogy, seeds_label=seeds.label)
     # A suspect with no parent that the API lists children for is an assembly
@@ -309,6 +323,7 @@ def impact(
     max_units: int = DEFAULT_MAX_UNITS,
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
+    full_records: bool = False,
 ) -> ImpactReport:
     """Where suspect batches and units went: the top-level units holding them.
 
@@ -336,6 +351,7 @@ def impact(
             max_units,
             on_progress,
             on_retry,
+            full_records,
         )
     )
 

@@ -3,11 +3,12 @@
 `GET /v2/units?serial_numbers=` answers up to 100 units a request, each
 naming its parent, so walking up from many units (a suspect batch, a batch of
 cells) costs one request per level instead of one per unit. A serial the list
-does not return is asked for on its own before it counts as missing, and
-serials the user typed are fetched in full from the start.
+does not return is asked for on its own before it counts as missing; serials
+the user typed are read in bulk too.
 
 The list form carries no `created_during`, so the units read only that way
-keep `outcome` and `procedure` empty; the top-level unit above each seed, the
+keep `outcome` and `procedure` (the creating run) empty and carry the latest
+run instead (`last_run_*`); the top-level unit above each seed, the
 one a where-used answer and a recall report show, is then fetched in full
 (and, for a top that does not exist, the unit that names it, for the part it
 names).
@@ -18,9 +19,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
-from tracegraph.errors import CrawlLimitError, NotFoundError, RefusedError
+from tracegraph.errors import NotFoundError, RefusedError
 from tracegraph.genealogy import Ledger, Progress, reference_serial, unit_references
 from tracegraph.source import Record, Source
+from tracegraph.walk_levels import read_level, too_many
 
 
 class WalkUp:
@@ -34,8 +36,10 @@ class WalkUp:
         max_units: int,
         concurrency: int,
         on_progress: Callable[[Progress], None] | None,
+        full_records: bool = False,
     ) -> None:
         self.source = source
+        self.full_records = full_records
         self.ledger = ledger
         self.max_depth = max_depth
         self.max_units = max_units
@@ -52,10 +56,7 @@ class WalkUp:
                 level.append(serial)
         while level:
             if len(self.depths) > self.max_units:
-                raise CrawlLimitError(
-                    f"the genealogy grows past --max-units {self.max_units} units; "
-                    "narrow it with --scope or --depth, or raise --max-units"
-                )
+                raise too_many(self.max_units)
             await self._look_up([s for s in level if s not in self.ledger.units])
             level = self._parents(level)
             self._report(len(level))
@@ -76,32 +77,23 @@ class WalkUp:
                 return error
 
     async def _look_up(self, serials: Sequence[str]) -> None:
-        """Records for a level: in bulk, then one by one for what the list did not return.
+        """Records for a level: in bulk, then one by one for what the list did not return."""
+        if serials:
+            await read_level(
+                self.source,
+                self.ledger,
+                serials,
+                self.slots,
+                full_records=self.full_records,
+                children_needed=False,
+            )
+            for asked in serials:
+                self._keep(asked)
 
-        Serials typed by the user are few and are what they asked about: they
-        are fetched in full, with the run that created them.
-        """
-        if not serials:
-            return
-        typed = [s for s in serials if s in self.ledger.required]
-        listed = [s for s in serials if s not in self.ledger.required]
-        found: dict[str, Record] = {}
-        if listed:
-            self.ledger.requests += 1
-            found = await self.source.find_units(listed)
-        for asked, record in found.items():
-            self._keep(asked, record, full=False)
-        singles = [*typed, *(s for s in listed if s not in found)]
-        answers = await asyncio.gather(*map(self._fetch_one, singles))
-        for serial, answer in zip(singles, answers, strict=True):
-            if isinstance(answer, dict):
-                self._keep(serial, answer, full=True)
-            else:
-                self.ledger.not_found(serial, answer)
-
-    def _keep(self, asked: str, record: Record, *, full: bool) -> None:
-        canonical = self.ledger.record(asked, record, full=full)
-        if canonical is not None and canonical != asked and asked in self.depths:
+    def _keep(self, asked: str) -> None:
+        """Key the depth of `asked` by the serial the API spells (a case variant)."""
+        canonical = self.ledger.canonical(asked)
+        if canonical != asked and asked in self.depths:
             depth = self.depths.pop(asked)
             self.depths[canonical] = min(depth, self.depths.get(canonical, depth))
 

@@ -16,6 +16,7 @@ from tracegraph._version import __version__
 from tracegraph.cli.options import (
     Run,
     filter_options,
+    full_records_option,
     output_options,
     scope_options,
     source_options,
@@ -44,7 +45,9 @@ def in_source(run: Run, call: LibraryCall[T]) -> tuple[T, RecordingSource | None
     connection = run.connection
     if run.verbose:
         connection = dataclasses.replace(
-            connection, on_retry=lambda line: echo_err(f"Retrying: {line}")
+            connection,
+            on_retry=lambda line: echo_err(f"Retrying: {line}"),
+            on_notice=echo_err,
         )
 
     async def go() -> tuple[T, RecordingSource | None]:
@@ -90,6 +93,7 @@ def genealogy_command(run: Run, serials: Sequence[str], batches: Sequence[str]) 
                 concurrency=run.connection.concurrency,
                 max_units=run.max_units,
                 on_progress=progress,
+                full_records=run.full_records,
             ),
         )
         deliver(plan, graph, run.export, recorder)
@@ -170,6 +174,7 @@ def batch(numbers: tuple[str, ...], **options: Any) -> None:
     help="up: suspects and what contains them; lineage: also what the suspects contain; "
     "tree: the whole tree of every affected unit (the report is the same).",
 )
+@full_records_option
 @output_options
 @click.option(
     "--fail-if-affected",
@@ -218,6 +223,7 @@ def impact(
                 concurrency=run.connection.concurrency,
                 max_units=run.max_units,
                 on_progress=progress,
+                full_records=run.full_records,
             ),
         )
         deliver(plan, report, run.export, recorder)

@@ -171,6 +171,12 @@ scope_options = compose(
         "up: ancestors (where-used); down: descendants (as-built).",
     ),
     click.option("--depth", type=click.IntRange(0), help="Keep units at most N links from a seed."),
+    full_records_option := click.option(
+        "--full-records",
+        is_flag=True,
+        help="Also fetch every unit in full (a request each) for the run that created it; "
+        "units are otherwise read 100 a request, with their latest run.",
+    ),
 )
 
 output_options = compose(
@@ -267,6 +273,7 @@ class Run:
     scope: str
     depth: int | None
     max_units: int
+    full_records: bool
     save_snapshot: str | None
     outputs: tuple[str, ...]
     format_name: str | None
@@ -301,6 +308,7 @@ class Run:
             scope=get("scope", Scope.TREE.value),
             depth=get("depth"),
             max_units=get("max_units", DEFAULT_MAX_UNITS),
+            full_records=bool(get("full_records")),
             save_snapshot=get("save_snapshot"),
             outputs=tuple(get("outputs", ())),
             format_name=get("format_name"),

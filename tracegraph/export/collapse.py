@@ -22,7 +22,7 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from tracegraph.graph import roots
+from tracegraph.graph import outcome_mark, roots
 
 # Python string literals, as warnings quote serial numbers (`unit 'X' ...`).
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -50,9 +50,8 @@ def units_with_warnings(graph: nx.DiGraph) -> set[str]:
 
 
 def failed(attributes: dict[str, object]) -> bool:
-    """Whether the run that made the unit did not pass."""
-    outcome = str(attributes.get("outcome", ""))
-    return bool(outcome) and outcome != "PASS"
+    """Whether the run the graph knows for the unit did not pass (see `graph.shown_outcome`)."""
+    return bool(outcome_mark(attributes))
 
 
 def protected_units(graph: nx.DiGraph) -> set[str]:
@@ -186,6 +185,8 @@ def _group_attributes(
         "batch": first.get("batch", ""),
         "status": "ok",
         "outcome": "",
+        "last_run_outcome": "",
+        "record": first.get("record", ""),
         "seed": False,
         "depth": min(int(graph.nodes[m].get("depth", 0)) for m in members),
         **{name: first.get(name, "") for name in also},

@@ -27,6 +27,7 @@ from tracegraph.export.layout import ASPECT, plan_layout
 from tracegraph.export.metrics import Line, html_label
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.treelayout import Placement
+from tracegraph.graph import outcome_mark
 
 Edge = tuple[str, str]
 Hints = tuple["Attributes", dict[str, "Attributes"], dict[Edge, "Attributes"]]
@@ -70,7 +71,7 @@ def box_lines(
         lines.append(Line(mark, 9, bold=True))
         colours.append(style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER)
     if failed(attributes):
-        lines.append(Line(style.clip(str(attributes["outcome"])), 9))
+        lines.append(Line(style.clip(outcome_mark(attributes)), 9))
         colours.append(style.OUTCOME_COLOUR)
     if warned:
         lines.append(Line("WARNING", 9, bold=True))

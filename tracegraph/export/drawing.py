@@ -157,7 +157,8 @@ def _view(
 
 def _collapsed(graph: nx.DiGraph, options: ExportOptions) -> nx.DiGraph:
     """Repeated siblings folded; by outcome too when the fill shows it."""
-    return collapse(graph, also=("outcome",) if options.color_by == "outcome" else ())
+    runs = ("outcome", "last_run_outcome", "record")
+    return collapse(graph, also=runs if options.color_by == "outcome" else ())
 
 
 def _wants_tree(options: ExportOptions, view: nx.DiGraph) -> bool:

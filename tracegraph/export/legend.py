@@ -95,6 +95,8 @@ def colour_entries(fills: style.Fills) -> list[Entry]:
 
 def key_heading(fills: style.Fills) -> str:
     what = {"part": "part number", "batch": "batch", "outcome": "test outcome"}.get(fills.by)
+    if what and fills.runs:
+        what += f" ({fills.runs})"
     return f"fill colour: {what}" if what else "no fill colours"
 
 

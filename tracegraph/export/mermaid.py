@@ -20,6 +20,7 @@ from tracegraph.export.escape import (
     yaml_string,
 )
 from tracegraph.export.options import ExportOptions
+from tracegraph.graph import outcome_mark
 
 MAX_EDGES = 500  # Mermaid's maxEdges, which GitHub and GitLab keep
 MAX_TEXT = 50_000  # Mermaid's maxTextSize
@@ -46,8 +47,8 @@ def _node_line(attributes: dict[str, object]) -> str:
         if line
     ]
     rows += [f"<b>{mark}</b>" for mark in style.marks(attributes)]
-    outcome = str(attributes.get("outcome", ""))
-    if outcome and outcome != "PASS":
+    outcome = outcome_mark(attributes)
+    if outcome:
         rows.append(mermaid_label(outcome))
     if attributes.get("status") == "missing":
         rows.append("missing (404)")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from tracegraph.export.metrics import Line
+from tracegraph.graph import shown_outcome
 from tracegraph.source import public_url
 
 # Light fills that keep black text readable, in print and on screen.
@@ -81,9 +82,17 @@ def part_colours(graph: nx.DiGraph) -> dict[str, str]:
     return {"": MISSING_FILL, **stable_colours(parts)}
 
 
+# Which run --color-by outcome shows (graph.shown_outcome), for the key's heading.
+RUNS = {
+    frozenset({"created"}): "the run that created each unit",
+    frozenset({"latest"}): "the latest run of each unit",
+    frozenset({"created", "latest"}): "the creating run where read in full, else the latest run",
+}
+
+
 def outcome_class(attributes: dict[str, object]) -> str:
     """`PASS`, `FAIL`, `other` (any other outcome) or `none` (no test run known)."""
-    outcome = str(attributes.get("outcome", ""))
+    outcome = shown_outcome(attributes)[0]
     if outcome in ("PASS", "FAIL"):
         return outcome
     return "other" if outcome else "none"
@@ -96,6 +105,7 @@ class Fills:
     by: str
     colours: dict[str, str]  # part number, batch or outcome class -> colour
     names: dict[str, str]  # the same keys -> what the key says (part name, outcomes)
+    runs: str = ""  # by outcome: which run the colours show, in words
 
     def key(self, attributes: dict[str, object]) -> str:
         if self.by == "part":
@@ -123,7 +133,8 @@ def fills(graph: nx.DiGraph, by: str = "part") -> Fills:
         return Fills(by, {}, {})
     if by == "outcome":
         classes = {outcome_class(a) for a in drawn}
-        others = sorted({str(a["outcome"]) for a in drawn if outcome_class(a) == "other"})
+        others = sorted({shown_outcome(a)[0] for a in drawn if outcome_class(a) == "other"})
+        runs = {shown_outcome(a)[1] for a in drawn if outcome_class(a) != "none"}
         names = {
             "PASS": "PASS",
             "FAIL": "FAIL",
@@ -131,7 +142,7 @@ def fills(graph: nx.DiGraph, by: str = "part") -> Fills:
             "none": "no test outcome",
         }
         used = {key: name for key, name in names.items() if key in classes}
-        return Fills(by, dict(OUTCOME_FILLS), used)
+        return Fills(by, dict(OUTCOME_FILLS), used, RUNS.get(frozenset(runs), ""))
     key = "part_number" if by == "part" else "batch"
     values: dict[str, str] = {}
     for attributes in drawn:

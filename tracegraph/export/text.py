@@ -11,7 +11,7 @@ from tracegraph.export import style
 from tracegraph.export.collapse import collapse, failed, is_group
 from tracegraph.export.escape import terminal_text
 from tracegraph.export.options import ExportOptions
-from tracegraph.graph import roots
+from tracegraph.graph import outcome_mark, roots
 
 # ANSI styles for a terminal (`ExportOptions.colour`): never from the server's text.
 BOLD_RED, RED, YELLOW, DIM, RESET = "\x1b[1;31m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m"
@@ -75,7 +75,7 @@ def unit_line(
     if attributes.get("batch"):
         fields.append(f"[batch {terminal_text(str(attributes['batch']))}]")
     if failed(attributes):
-        fields.append(paint(f"[{terminal_text(str(attributes['outcome']))}]", RED))
+        fields.append(paint(f"[{terminal_text(outcome_mark(attributes))}]", RED))
     if attributes.get("status") == "missing":
         fields.append(paint("(missing)", DIM))
     fields += [paint(f"[{mark}]", YELLOW) for mark in style.marks(attributes)]
