@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.builders import Factory, bike_factory, drone_factory
-from tests.conftest import assert_sdk_accepts
+from tests.conftest import API_KEY, assert_sdk_accepts
 from tests.tofupilot_server import TofuPilotServer
 from tracegraph.api import ApiSource
 from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
@@ -416,3 +418,137 @@ def test_one_failed_request_cancels_the_requests_in_flight() -> None:
     assert len(source.started) == 3  # concurrency 4: C3 and three more were in flight
     # Cancelled and finished by the time the error reaches the caller: none left running.
     assert sorted(cancelled_when_it_failed) == sorted(source.started)
+
+
+def _crawled_outputs(server: TofuPilotServer, tmp_path: Path, name: str, *extra: str) -> bytes:
+    from tests.running import tracegraph as run_tracegraph
+
+    out = tmp_path / f"{name}.json"
+    text = tmp_path / f"{name}.txt"
+    run = run_tracegraph(
+        "unit", "BIKE-1", "BIKE-2", "-q", "-o", str(out), "-o", str(text), *extra, server=server
+    )
+    assert run.code == 0, run.err
+    return out.read_bytes().replace(server.url.encode(), b"URL") + text.read_bytes().replace(
+        server.url.encode(), b"URL"
+    )
+
+
+def test_faults_on_a_fifth_of_the_requests_change_no_output(tmp_path: Path) -> None:
+    snapshot = bike_factory().snapshot()
+    with TofuPilotServer(snapshot, api_key=API_KEY) as server:
+        # Pages and, with --full-records, single units: both ways of reading meet faults.
+        calm = _crawled_outputs(server, tmp_path, "calm", "--retries", "8", "--full-records")
+    with TofuPilotServer(snapshot, api_key=API_KEY) as server:
+        server.fail_share(5)  # 429, 503 and a reset in turn, every fifth request
+        stormy = _crawled_outputs(server, tmp_path, "stormy", "--retries", "8", "--full-records")
+        assert server.faults >= 6
+    assert stormy == calm
+
+
+def test_a_server_without_the_unit_list_is_read_unit_by_unit_and_says_so(
+    tmp_path: Path,
+) -> None:
+    from tests.running import tracegraph as run_tracegraph
+
+    snapshot = bike_factory().snapshot()
+    with TofuPilotServer(snapshot, api_key=API_KEY) as server:
+        paged = run_tracegraph("unit", "PACK-1", "-f", "json", "-o", "-", "-q", server=server)
+    with TofuPilotServer(snapshot, api_key=API_KEY) as server:
+        server.fail_next("/api/v2/units", 405, 1)  # the first list request: no such endpoint
+        run = run_tracegraph("unit", "PACK-1", "-f", "json", "-o", "-", "-v", server=server)
+        singles = [r for r in server.requests if r.startswith("/api/v2/units/")]
+        assert len([r for r in server.requests if r.startswith("/api/v2/units?")]) == 1
+        assert len(singles) == 1 + 1 + 2 + 10  # PACK-1, BIKE-1, modules, cells: each alone
+    assert run.code == 0
+    notices = [line for line in run.err.splitlines() if "no unit list" in line]
+    assert len(notices) == 1 and "405" in notices[0] and "one at a time" in notices[0]
+    # The same units and links; read in full, they carry the creating run instead.
+    paged_graph, single_graph = json.loads(paged.out), json.loads(run.out)
+    assert sorted(n["id"] for n in paged_graph["nodes"]) == sorted(
+        n["id"] for n in single_graph["nodes"]
+    )
+    assert paged_graph["edges"] == single_graph["edges"]
+    assert {n["record"] for n in single_graph["nodes"]} == {"full"}
+
+
+def test_a_page_that_omits_a_serial_gets_it_fetched_alone(tmp_path: Path) -> None:
+    snapshot = bike_factory().snapshot()
+
+    class Forgetful(TofuPilotServer):
+        def _list_units(self, raw_query: str) -> dict[str, Any]:
+            page = super()._list_units(raw_query)
+            page["data"] = [u for u in page["data"] if u["serial_number"] != "MOD-12"]
+            return page
+
+    with Forgetful(snapshot, api_key=API_KEY) as server:
+        found = asyncio.run(_crawl_api(server.url, ["PACK-1"]))
+        assert "/api/v2/units/MOD-12" in server.requests
+    assert {"MOD-11", "MOD-12", "CELL-125"} <= set(found.units)
+    assert "MOD-12" not in found.listed and "MOD-11" in found.listed
+
+
+def test_a_page_with_a_unit_nobody_asked_for_sets_it_aside(tmp_path: Path) -> None:
+    snapshot = bike_factory().snapshot()
+    stranger = {**snapshot["units"]["BIKE-3"]}
+
+    class Chatty(TofuPilotServer):
+        def _list_units(self, raw_query: str) -> dict[str, Any]:
+            page = super()._list_units(raw_query)
+            if "PACK-1" in raw_query:
+                page["data"].append({**page["data"][0], "serial_number": "STRANGER"})
+            return page
+
+    with Chatty(snapshot, api_key=API_KEY) as server:
+        found = asyncio.run(_crawl_api(server.url, ["PACK-1"]))
+    assert "STRANGER" not in found.units and stranger
+    assert any("'STRANGER', which was not asked for" in w for w in found.warnings)
+
+
+def test_a_page_listing_more_than_ten_children_is_read_correctly() -> None:
+    f = Factory().unit("PANEL", "PANEL")
+    for i in range(14):
+        f.unit(f"CHIP-{i:02}", "CHIP", parent="PANEL")
+
+    class Generous(TofuPilotServer):  # lists every child, past the documented 10
+        def _list_units(self, raw_query: str) -> dict[str, Any]:
+            page = super()._list_units(raw_query)
+            for unit in page["data"]:
+                full = self.snapshot["units"][unit["serial_number"]]
+                unit["children"] = [
+                    {"id": c["id"], "serial_number": c["serial_number"]} for c in full["children"]
+                ]
+            return page
+
+    with Generous(f.snapshot(), api_key=API_KEY) as server:
+        found = asyncio.run(_crawl_api(server.url, ["PANEL"]))
+    graph = build_graph(found, seeds_label="unit PANEL")
+    assert graph.out_degree("PANEL") == 14 and graph.graph["warnings"] == []
+
+
+async def _crawl_api(url: str, seeds: list[str], **options: Any) -> Genealogy:
+    async with ApiSource(url, API_KEY) as api:
+        return await crawl_genealogy(api, seeds, **options)
+
+
+def test_a_bulk_crawl_replays_from_its_snapshot_byte_for_byte(tmp_path: Path) -> None:
+    from tests.running import tracegraph as run_tracegraph
+
+    saved = tmp_path / "evidence.json"
+    outputs = [tmp_path / f"live.{ext}" for ext in ("json", "graphml", "txt", "csv")]
+    replayed = [tmp_path / f"replay.{ext}" for ext in ("json", "graphml", "txt", "csv")]
+    with TofuPilotServer(bike_factory().snapshot(), api_key=API_KEY) as server:
+        live = run_tracegraph(
+            "batch", "CELL-2407", "--save-snapshot", str(saved),
+            *[a for o in outputs for a in ("-o", str(o))], server=server,
+        )  # fmt: skip
+        requests = len(server.requests)
+    assert live.code == 0 and requests == 1 + 4
+    replay = run_tracegraph(
+        "batch", "CELL-2407", "--source", str(saved),
+        *[a for o in replayed for a in ("-o", str(o))],
+    )  # fmt: skip
+    assert replay.code == 0 and replay.err == live.err
+    for one, other in zip(outputs, replayed, strict=True):
+        assert one.read_bytes() == other.read_bytes(), one.name
+    assert '"last_run_outcome": "PASS"' in outputs[0].read_text()

@@ -104,6 +104,9 @@ class TofuPilotServer:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._injections: list[_Injection] = []
+        self._fail_every = 0  # fail_share
+        self._counted = 0
+        self.faults = 0
         self._units: Mapping[str, Any] = snapshot.get("units") or {}
         self._batches: Mapping[str, Any] = snapshot.get("batches") or {}
         self._missing = frozenset(snapshot.get("missing") or ())
@@ -176,6 +179,10 @@ class TofuPilotServer:
             raise ValueError(f"fail_next needs an error status, got {status}")
         self._arm(_Injection(path_prefix, count, status, retry_after))
 
+    def fail_share(self, every: int) -> None:
+        """Fail every `every`-th request from now on, in turn with 429, 503 and a reset."""
+        self._fail_every = every
+
     def drop_next(self, path_prefix: str, count: int = 1) -> None:
         """Close the connection without a response for the next ``count``
         requests whose decoded path starts with ``path_prefix``."""
@@ -190,6 +197,13 @@ class TofuPilotServer:
     def _take_injection(self, decoded_path: str) -> _Injection | None:
         """Consume one use of the oldest armed fault matching the path."""
         with self._lock:
+            if self._fail_every:
+                self._counted += 1
+                if self._counted % self._fail_every == 0:
+                    self.faults += 1
+                    turn = (self._counted // self._fail_every) % 3
+                    status = (429, 503, None)[turn]
+                    return _Injection("", 1, status, "0" if status == 429 else None)
             for injection in self._injections:
                 if decoded_path.startswith(injection.prefix):
                     injection.remaining -= 1
