@@ -65,8 +65,8 @@ def stages(path: Path) -> None:
     from tracegraph.crawl import crawl_genealogy
     from tracegraph.export import export
     from tracegraph.graph import build_graph
-    from tracegraph.snapshot import SnapshotSource
     from tracegraph.source import BatchFilters
+    from tracegraph.sources.snapshot import SnapshotSource
     from tracegraph.tracing import find_seeds
 
     def report(stage: str, started: float) -> float:

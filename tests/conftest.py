@@ -75,7 +75,7 @@ def build_small_graph() -> Any:
     from tests.builders import Factory
     from tracegraph.crawl import crawl_genealogy
     from tracegraph.graph import build_graph
-    from tracegraph.snapshot import SnapshotSource
+    from tracegraph.sources.snapshot import SnapshotSource
     from tracegraph.tracing import run_sync
 
     f = Factory().unit("DRN-1", "DRN", batch="D1", name="Drone")
@@ -101,7 +101,7 @@ def hostile_graph() -> Any:
 
     from tracegraph.crawl import crawl_genealogy
     from tracegraph.graph import build_graph
-    from tracegraph.snapshot import SnapshotSource
+    from tracegraph.sources.snapshot import SnapshotSource
 
     factory = Factory()
     previous = None

@@ -10,7 +10,7 @@ from tests.builders import HOSTILE_NAMES, HOSTILE_SERIALS, Factory
 from tracegraph.crawl import crawl_genealogy
 from tracegraph.export.escape import xml_chars
 from tracegraph.graph import build_graph
-from tracegraph.snapshot import SnapshotSource
+from tracegraph.sources.snapshot import SnapshotSource
 from tracegraph.tracing import run_sync
 
 HOSTILE_UNITS = sorted(

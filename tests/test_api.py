@@ -9,9 +9,15 @@ import httpx
 import pytest
 
 from tests.builders import drone_factory
-from tracegraph.api import ApiSource, RetryPolicy, encode_segment, parse_retry_after, public_url
 from tracegraph.errors import ApiError, AuthError, NotFoundError, RefusedError, TransportError
 from tracegraph.source import BatchFilters
+from tracegraph.sources.api import (
+    ApiSource,
+    RetryPolicy,
+    encode_segment,
+    parse_retry_after,
+    public_url,
+)
 
 KEY = "tp-key-do-not-print"
 Handler = Callable[[httpx.Request], httpx.Response]

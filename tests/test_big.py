@@ -25,7 +25,7 @@ from tracegraph.export.drawing import PAGE, box_sizes, labels_of
 from tracegraph.export.graphviz import GraphvizRuns
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.treelayout import Placement, tree_layout
-from tracegraph.snapshot import dump_snapshot
+from tracegraph.sources.snapshot import dump_snapshot
 
 sys.path.insert(0, str(ROOT / "samples"))
 from generate_factory import build_inverters, snapshot

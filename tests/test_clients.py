@@ -26,7 +26,7 @@ from tracegraph.cli import main
 from tracegraph.export import style
 from tracegraph.export.escape import serial_from_graphml_id, xml_chars
 from tracegraph.export.pydot_graph import to_pydot
-from tracegraph.snapshot import dump_snapshot
+from tracegraph.sources.snapshot import dump_snapshot
 
 SVG = "{http://www.w3.org/2000/svg}"
 EPOCH = "1795165200"

@@ -11,7 +11,6 @@ import pytest
 from tests.builders import Factory, bike_factory, drone_factory
 from tests.conftest import API_KEY, assert_sdk_accepts
 from tests.tofupilot_server import TofuPilotServer
-from tracegraph.api import ApiSource
 from tracegraph.crawl import Genealogy, Scope, crawl_genealogy, resolve_batches
 from tracegraph.errors import (
     CrawlLimitError,
@@ -22,8 +21,9 @@ from tracegraph.errors import (
 )
 from tracegraph.graph import build_graph
 from tracegraph.impact import analyse_impact
-from tracegraph.snapshot import SnapshotSource
 from tracegraph.source import BatchFilters, Record
+from tracegraph.sources.api import ApiSource
+from tracegraph.sources.snapshot import SnapshotSource
 
 
 class CountingSource(SnapshotSource):

@@ -32,7 +32,7 @@ from tracegraph.export.mermaid import to_mermaid
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.text import to_text
 from tracegraph.graph import build_graph
-from tracegraph.snapshot import SnapshotSource
+from tracegraph.sources.snapshot import SnapshotSource
 
 HOSTILE = HOSTILE_SERIALS
 SVG_NS = "{http://www.w3.org/2000/svg}"

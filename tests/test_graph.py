@@ -8,7 +8,7 @@ import networkx as nx
 from tests.builders import Factory, drone_factory
 from tracegraph.crawl import Scope, crawl_genealogy
 from tracegraph.graph import GRAPH_ATTRIBUTES, NODE_ATTRIBUTES, build_graph, roots
-from tracegraph.snapshot import SnapshotSource
+from tracegraph.sources.snapshot import SnapshotSource
 
 
 def graph_of(snapshot: dict[str, Any], seeds: list[str], **options: Any) -> nx.DiGraph:

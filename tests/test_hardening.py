@@ -24,8 +24,8 @@ from tests.hostile_server import (
     redirect,
 )
 from tests.running import one_error_line, tracegraph
-from tracegraph.snapshot import dump_snapshot
 from tracegraph.source import public_url
+from tracegraph.sources.snapshot import dump_snapshot
 
 KEY = "tp-hostile-key"
 
@@ -153,7 +153,7 @@ def test_an_ipv6_api_url_keeps_its_brackets() -> None:
 
 @pytest.mark.parametrize("retry_after", ["0", "-5"])
 def test_retry_after_zero_still_backs_off_a_little(retry_after: str) -> None:
-    from tracegraph.api import RetryPolicy
+    from tracegraph.sources.api import RetryPolicy
 
     assert RetryPolicy().delay(1, float(retry_after)) >= 0.25
 

@@ -28,7 +28,7 @@ from tracegraph.export.escape import csv_cell as cell
 from tracegraph.export.impact import impact_csv
 from tracegraph.graph import build_graph
 from tracegraph.impact import analyse_impact
-from tracegraph.snapshot import SnapshotSource
+from tracegraph.sources.snapshot import SnapshotSource
 
 PRODUCTS = 6
 

@@ -24,7 +24,7 @@ from tests.running import tracegraph as run_tracegraph
 from tracegraph.export.collapse import collapse
 from tracegraph.export.style import OUTCOME_FILLS
 from tracegraph.export.text import paths_up
-from tracegraph.snapshot import dump_snapshot
+from tracegraph.sources.snapshot import dump_snapshot
 
 # The marks of the key, as the key words them (the text after the swatch).
 MARKS = {

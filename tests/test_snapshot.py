@@ -11,8 +11,13 @@ import pytest
 from tests.builders import drone_factory
 from tracegraph.crawl import crawl_genealogy
 from tracegraph.errors import NotFoundError, SnapshotError
-from tracegraph.snapshot import RecordingSource, SnapshotSource, dump_snapshot, load_snapshot
 from tracegraph.source import BatchFilters
+from tracegraph.sources.snapshot import (
+    RecordingSource,
+    SnapshotSource,
+    dump_snapshot,
+    load_snapshot,
+)
 
 
 def listed(source: SnapshotSource, filters: BatchFilters) -> list[str]:

@@ -44,8 +44,8 @@ from tracegraph.export import (
 from tracegraph.genealogy import Genealogy, Progress, Scope
 from tracegraph.graph import build_graph
 from tracegraph.impact import AffectedUnit, ImpactReport, analyse_impact, mark_impact
-from tracegraph.snapshot import RecordingSource, SnapshotSource
 from tracegraph.source import BatchFilters, Source
+from tracegraph.sources.snapshot import RecordingSource, SnapshotSource
 from tracegraph.tracing import (
     batches_async,
     impact,
@@ -59,7 +59,7 @@ from tracegraph.tracing import (
 def __getattr__(name: str) -> object:
     # The HTTP client (and httpx) loads only when asked for: reading a snapshot needs neither.
     if name in ("ApiSource", "RetryPolicy"):
-        from tracegraph import api
+        from tracegraph.sources import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'tracegraph' has no attribute {name!r}")

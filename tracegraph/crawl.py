@@ -36,7 +36,6 @@ from tracegraph.genealogy import (
     unsound_text_warning,
 )
 from tracegraph.heap import collector_paused
-from tracegraph.snapshot import SnapshotSource
 from tracegraph.source import (
     BatchFilters,
     Record,
@@ -45,6 +44,7 @@ from tracegraph.source import (
     mend_text,
     text_is_sound,
 )
+from tracegraph.sources.snapshot import SnapshotSource
 from tracegraph.walk_levels import LevelWalk, pages, too_many
 from tracegraph.walk_up import WalkUp
 

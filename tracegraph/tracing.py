@@ -33,8 +33,8 @@ from tracegraph.files import write_atomically
 from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
 from tracegraph.graph import build_graph
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
-from tracegraph.snapshot import SnapshotSource
 from tracegraph.source import DEFAULT_API_URL, BatchFilters, Source, parse_iso
+from tracegraph.sources.snapshot import SnapshotSource
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
     import networkx as nx
@@ -118,7 +118,7 @@ async def open_source(source: SourceLike, connection: Connection) -> AsyncIterat
     if source is not None:
         yield SnapshotSource.from_file(Path(source))
         return
-    from tracegraph.api import ApiSource, RetryPolicy  # httpx: imported only to go online
+    from tracegraph.sources.api import ApiSource, RetryPolicy  # httpx: imported only to go online
 
     async with ApiSource(
         connection.api_url or os.environ.get("TOFUPILOT_API_URL") or DEFAULT_API_URL,

@@ -28,8 +28,8 @@ from tracegraph.cli.terminal import echo_err, error_edge, report_warnings
 from tracegraph.export.escape import terminal_text
 from tracegraph.export.impact import impact_summary
 from tracegraph.genealogy import Scope
-from tracegraph.snapshot import RecordingSource
 from tracegraph.source import Source
+from tracegraph.sources.snapshot import RecordingSource
 from tracegraph.tracing import batches_async, impact_async, open_source, trace_async
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type

@@ -19,7 +19,7 @@ from tracegraph.export.graphviz import find_dot
 from tracegraph.export.options import ExportOptions
 from tracegraph.files import write_atomically
 from tracegraph.impact import ImpactReport
-from tracegraph.snapshot import RecordingSource, dump_snapshot
+from tracegraph.sources.snapshot import RecordingSource, dump_snapshot
 from tracegraph.tracing import render
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
