@@ -250,14 +250,25 @@ class TofuPilotServer:
         return _lookup(self._batches, self._batches_folded, number)
 
     def _list_units(self, raw_query: str) -> dict[str, Any]:
-        """``GET /v2/units?serial_numbers=...``: list records, children capped at 10."""
+        """``GET /v2/units?...``: list records, children capped at 10.
+
+        By ``serial_numbers``, or every unit the filters select (part, revision
+        and batch numbers, created after or before), sorted as asked.
+        """
         query = parse_qs(raw_query, keep_blank_values=True)
         limit = _one_int(query, "limit", _DEFAULT_LIMIT, 1, self.page_limit_max)
         cursor = _one_int(query, "cursor", 0, 0, None)
         if self.page_size is not None:
             limit = min(limit, self.page_size)
-        found = [self._find_unit(s) for s in dict.fromkeys(query.get("serial_numbers", []))]
-        units = sorted((u for u in found if u is not None), key=lambda u: str(u["serial_number"]))
+        if "serial_numbers" in query:
+            found = [self._find_unit(s) for s in dict.fromkeys(query["serial_numbers"])]
+            units = [u for u in found if u is not None]
+        else:
+            units = [u for s, u in self._units.items() if s not in self._missing]
+            units = [u for u in units if _unit_selected(u, query)]
+        sort_by = _one_choice(query, "sort_by", ("serial_number", "created_at"), "serial_number")
+        descending = _one_choice(query, "sort_order", ("asc", "desc"), "asc") == "desc"
+        units.sort(key=lambda u: (str(u[sort_by]), str(u["serial_number"])), reverse=descending)
         page = units[cursor : cursor + limit]
         has_more = cursor + limit < len(units)
         return {
@@ -382,6 +393,24 @@ def _unit_list_item(unit: Mapping[str, Any]) -> dict[str, Any]:
         },
     )
     return item
+
+
+def _unit_selected(unit: Mapping[str, Any], query: Mapping[str, list[str]]) -> bool:
+    """Whether a unit passes the list endpoint's filters (as TofuPilot applies them)."""
+    part = unit.get("part") or {}
+    checks = (
+        ("part_numbers", part.get("number")),
+        ("revision_numbers", (part.get("revision") or {}).get("number")),
+        ("batch_numbers", (unit.get("batch") or {}).get("number")),
+    )
+    for name, value in checks:
+        wanted = _many(query, name)
+        if wanted is not None and str(value or "").casefold() not in {w.casefold() for w in wanted}:
+            return False
+    created = _parse_datetime(str(unit["created_at"]))
+    after = _one_datetime(query, "created_after")
+    before = _one_datetime(query, "created_before")
+    return (after is None or created >= after) and (before is None or created <= before)
 
 
 def _summary(batch: Mapping[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from tracegraph.errors import (
     RefusedError,
     SnapshotError,
     SourceError,
+    StoreError,
     TracegraphError,
     TracegraphWarning,
     TransportError,
@@ -44,12 +45,14 @@ from tracegraph.export import (
 from tracegraph.genealogy import Genealogy, Progress, Scope
 from tracegraph.graph import build_graph
 from tracegraph.impact import AffectedUnit, ImpactReport, analyse_impact, mark_impact
-from tracegraph.source import BatchFilters, Source
+from tracegraph.source import BatchFilters, Source, UnitFilters
 from tracegraph.sources.snapshot import RecordingSource, SnapshotSource
 from tracegraph.tracing import (
     batches_async,
     impact,
     impact_async,
+    sync,
+    sync_async,
     trace,
     trace_async,
     write,
@@ -86,9 +89,11 @@ __all__ = [
     "SnapshotSource",
     "Source",
     "SourceError",
+    "StoreError",
     "TracegraphError",
     "TracegraphWarning",
     "TransportError",
+    "UnitFilters",
     "__version__",
     "analyse_impact",
     "batches_async",
@@ -103,6 +108,8 @@ __all__ = [
     "impact_xlsx",
     "mark_impact",
     "resolve_batches",
+    "sync",
+    "sync_async",
     "to_pydot",
     "trace",
     "trace_async",

@@ -42,6 +42,7 @@ from tracegraph.source import (
     Source,
     captured_at,
     mend_text,
+    prefetch_capability,
     text_is_sound,
 )
 from tracegraph.sources.snapshot import SnapshotSource
@@ -257,6 +258,9 @@ async def crawl_genealogy(
     ledger = Ledger(required=seeds, mend=not text_is_sound(source))
     every_seed = tuple(dict.fromkeys([*seeds, *optional_seeds]))
     depths: dict[str, int] = {}
+    prefetch = prefetch_capability(source)
+    if prefetch is not None:
+        await prefetch(every_seed, scope.value, max_depth)
 
     def reached(found: dict[str, int]) -> None:
         for serial, depth in found.items():
@@ -288,7 +292,7 @@ async def crawl_genealogy(
         await crawl.run()
         reached(crawl.depths())
         await _latest_runs(source, ledger)
-    return ledger.genealogy(
+    genealogy = ledger.genealogy(
         every_seed,
         depths,
         scope,
@@ -296,6 +300,10 @@ async def crawl_genealogy(
         captured_at=captured_at(source),
         max_depth=max_depth,
     )
+    provenance = getattr(source, "provenance", None)
+    if isinstance(provenance, dict):
+        genealogy.provenance = dict(provenance)
+    return genealogy
 
 
 async def _latest_runs(source: Source, ledger: Ledger) -> None:

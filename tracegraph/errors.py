@@ -7,7 +7,8 @@
      │    ├── AuthError             the API refused the key (401/403) or no key was given
      │    ├── TransportError        network errors, 429 or 5xx that outlasted the retries
      │    ├── ApiError              any other answer the API should not give (400, bad JSON)
-     │    └── SnapshotError         a snapshot file that cannot be read or is not a snapshot
+     │    ├── SnapshotError         a snapshot file that cannot be read or is not a snapshot
+     │    └── StoreError            a store that cannot be opened, read or written
      ├── CrawlLimitError            the genealogy grew past --max-units
      └── ExportError                a format could not be produced (Graphviz missing or failing)
 
@@ -66,6 +67,10 @@ class ApiError(SourceError):
 
 class SnapshotError(SourceError):
     """A snapshot file is unreadable or not a tracegraph snapshot."""
+
+
+class StoreError(SourceError):
+    """A store (SQLite file or PostgreSQL database) that cannot be opened, read or written."""
 
 
 class CrawlLimitError(TracegraphError):

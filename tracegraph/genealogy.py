@@ -58,6 +58,8 @@ class Genealogy:
     listed: frozenset[str] = frozenset()
     # The latest run of each unit read in list form (`last_run`; None: no run).
     last_runs: dict[str, Record | None] = field(default_factory=dict)
+    # Where a store's answer comes from (`store`, `store_sync`, `store_as_of`).
+    provenance: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         # asyncio formats the result of a finished task with repr(): keep it short.

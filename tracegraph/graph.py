@@ -143,6 +143,7 @@ def build_graph(
     # Optional provenance: only when there is something to say.
     if genealogy.captured_at:
         graph.graph["captured_at"] = genealogy.captured_at
+    graph.graph.update(genealogy.provenance)
     if genealogy.max_depth is not None:
         graph.graph["max_depth"] = genealogy.max_depth
     seeds = set(genealogy.seeds)

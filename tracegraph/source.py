@@ -66,6 +66,75 @@ class BatchFilters:
         return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class UnitFilters:
+    """Selects units through the list endpoint (`GET /v2/units`): what `sync` reads."""
+
+    part_numbers: tuple[str, ...] = ()
+    revision_numbers: tuple[str, ...] = ()
+    batch_numbers: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return not (
+            self.part_numbers
+            or self.revision_numbers
+            or self.batch_numbers
+            or self.created_after
+            or self.created_before
+        )
+
+    def describe(self) -> str:
+        """Short text of the filters, for the sync record and messages ("" for none)."""
+        parts: list[str] = []
+        if self.part_numbers:
+            parts.append("part-number=" + ",".join(self.part_numbers))
+        if self.revision_numbers:
+            parts.append("revision=" + ",".join(self.revision_numbers))
+        if self.batch_numbers:
+            parts.append("batch=" + ",".join(self.batch_numbers))
+        if self.created_after:
+            parts.append("created-after=" + iso_utc(self.created_after))
+        if self.created_before:
+            parts.append("created-before=" + iso_utc(self.created_before))
+        return " ".join(parts)
+
+    def matches(self, unit: Record) -> bool:
+        """Whether a unit record is one the filters select (as the endpoint filters)."""
+        part = _object(unit.get("part"))
+        revision = _object(part.get("revision"))
+        batch = _object(unit.get("batch"))
+
+        def among(value: object, wanted: tuple[str, ...]) -> bool:
+            return not wanted or str(value or "").casefold() in {w.casefold() for w in wanted}
+
+        if not (
+            among(part.get("number"), self.part_numbers)
+            and among(revision.get("number"), self.revision_numbers)
+            and among(batch.get("number"), self.batch_numbers)
+        ):
+            return False
+        if self.created_after or self.created_before:
+            try:
+                created = parse_iso(str(unit.get("created_at", "")))
+            except ValueError:
+                return False
+            if self.created_after and created < _utc(self.created_after):
+                return False
+            if self.created_before and created > _utc(self.created_before):
+                return False
+        return True
+
+
+def _object(value: object) -> Record:
+    return value if isinstance(value, dict) else {}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def public_url(url: str) -> str:
     """The URL without user info, query or fragment: safe to print and record."""
     parts = urlsplit(url)
@@ -166,6 +235,28 @@ class Source(Protocol):
     def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
         """Every batch summary the filters select, across all pages."""
         ...
+
+
+class UnitLister(Protocol):
+    """A source that can list every unit the filters select: what `sync` reads."""
+
+    @property
+    def url(self) -> str: ...
+
+    def list_units(self, filters: UnitFilters) -> AsyncIterator[list[Record]]:
+        """The list form of every unit the filters select, a page at a time."""
+        ...
+
+
+def prefetch_capability(source: object) -> Any:
+    """A source's `prefetch(seeds, scope, depth)`, when it can answer a whole scope at once.
+
+    Not part of the `Source` interface: a store reads a seed's whole scope with
+    one recursive query, so the crawl that follows asks it nothing it must
+    look up one level at a time.
+    """
+    prefetch = getattr(source, "prefetch", None)
+    return prefetch if callable(prefetch) else None
 
 
 def iso_utc(moment: datetime) -> str:

@@ -18,6 +18,7 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,11 +34,20 @@ from tracegraph.files import write_atomically
 from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
 from tracegraph.graph import build_graph
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
-from tracegraph.source import DEFAULT_API_URL, BatchFilters, Source, parse_iso
+from tracegraph.source import (
+    DEFAULT_API_URL,
+    BatchFilters,
+    Source,
+    UnitFilters,
+    iso_utc,
+    parse_iso,
+)
 from tracegraph.sources.snapshot import SnapshotSource
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
     import networkx as nx
+
+    from tracegraph.sync import SyncResult
 
 T = TypeVar("T")
 Filters = BatchFilters | Mapping[str, Any] | None
@@ -69,6 +79,8 @@ class Connection:
     max_response_mb: float = 32.0  # decoded size of one answer
     max_pages: int = 1000  # of a list endpoint (batches)
     allow_insecure_http: bool = False  # plain http to a host other than this machine
+    store: str | None = None  # read a store (SQLite path or postgresql:// URL) instead
+    as_of: datetime | None = None  # the store as it stood then (None: its latest sync)
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -112,6 +124,25 @@ async def open_source(source: SourceLike, connection: Connection) -> AsyncIterat
     The API URL and key default to `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`,
     as on the command line. A Source passed in is used as it is, not closed.
     """
+    if connection.store is not None:
+        if source is not None:
+            raise TracegraphError(
+                "--store and --source both say where to read; give one of them"
+            )
+        from tracegraph.sources.store import Store, StoreSource  # sqlite3, psycopg: only here
+
+        store = Store.open(connection.store, create=False)
+        try:
+            sync = store.sync_as_of(connection.as_of)
+        except BaseException:
+            store.close()
+            raise
+        as_of = iso_utc(connection.as_of) if connection.as_of is not None else ""
+        async with StoreSource(store, sync, as_of) as opened:
+            yield opened
+        return
+    if connection.as_of is not None:
+        raise TracegraphError("--as-of reads a store: give --store too")
     if source is not None and not isinstance(source, (str, os.PathLike)):
         yield source
         return
@@ -207,9 +238,13 @@ async def trace_async(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    store: str | None = None,
+    as_of: str | datetime | None = None,
 ) -> nx.DiGraph:
     """The genealogy graph of units, batches and filtered batches (see `trace`)."""
-    connection = Connection(api_url, api_key, concurrency, timeout, retries, on_retry)
+    connection = Connection(
+        api_url, api_key, concurrency, timeout, retries, on_retry, **_stored(store, as_of)
+    )
     crawl = {
         "scope": Scope(scope),
         "max_depth": depth,
@@ -237,6 +272,8 @@ def trace(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    store: str | None = None,
+    as_of: str | datetime | None = None,
 ) -> nx.DiGraph:
     """The genealogy of units and batches, as a `networkx.DiGraph` (parent -> child edges).
 
@@ -247,8 +284,10 @@ def trace(
     most that many links from a seed. Units are read in pages of the list
     endpoint; `full_records` also fetches each in full, one request a unit,
     for the run that created it (`outcome`, `procedure`). `source` is a snapshot file or a
-    `Source`; without one the API is read at `api_url` with `api_key` (by
-    default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`).
+    `Source`; `store` a store that `sync` filled (a SQLite path or a
+    `postgresql://` URL), as it stood at `as_of` (ISO 8601; default: its
+    latest sync); without either the API is read at `api_url` with `api_key`
+    (by default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`).
 
         graph = tracegraph.trace("SN-0042", scope="up")
         graph = tracegraph.trace(batches=["CAP-2407"], source="evidence.json")
@@ -270,6 +309,8 @@ def trace(
             on_progress=on_progress,
             on_retry=on_retry,
             full_records=full_records,
+            store=store,
+            as_of=as_of,
         )
     )
 
@@ -289,11 +330,15 @@ async def impact_async(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    store: str | None = None,
+    as_of: str | datetime | None = None,
 ) -> ImpactReport:
     """The recall impact of suspect batches and units (see `impact`)."""
     if Scope(scope) not in IMPACT_SCOPES:
         raise TracegraphError(f"impact traces scope up, lineage or tree, not {Scope(scope).value}")
-    connection = Connection(api_url, api_key, concurrency, timeout, retries, on_retry)
+    connection = Connection(
+        api_url, api_key, concurrency, timeout, retries, on_retry, **_stored(store, as_of)
+    )
     crawl = {
         "scope": Scope(scope),
         "max_units": max_units,
@@ -324,6 +369,8 @@ def impact(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    store: str | None = None,
+    as_of: str | datetime | None = None,
 ) -> ImpactReport:
     """Where suspect batches and units went: the top-level units holding them.
 
@@ -352,6 +399,8 @@ def impact(
             on_progress,
             on_retry,
             full_records,
+            store,
+            as_of,
         )
     )
 
@@ -384,6 +433,76 @@ def write(
     write_atomically({target: render(result, fmt, ExportOptions.of(**options))})
 
 
+def _stored(store: str | None, as_of: str | datetime | None) -> dict[str, Any]:
+    """The `Connection` fields of a store read (`as_of` parsed from ISO 8601 text)."""
+    moment = parse_iso(as_of) if isinstance(as_of, str) else as_of
+    return {"store": store, "as_of": moment}
+
+
+async def sync_async(
+    store: str,
+    filters: UnitFilters | None = None,
+    source: SourceLike = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 30.0,
+    retries: int = 5,
+    on_progress: Callable[[Progress], None] | None = None,
+    connection: Connection | None = None,
+) -> SyncResult:
+    """Read the units `filters` select (all of them without) into `store` (see `sync`)."""
+    from tracegraph.sources.store import Store  # sqlite3, psycopg: only here
+    from tracegraph.sync import sync_store
+
+    if connection is None:
+        connection = Connection(api_url, api_key, concurrency, timeout, retries)
+    with Store.open(store, create=True) as opened_store:
+        async with open_source(source, connection) as opened:
+            # The API client counts every request it sent, retries included.
+            counted = hasattr(opened, "requests_sent")
+
+            def sent() -> int:
+                return int(getattr(opened, "requests_sent", 0))
+
+            return await sync_store(
+                opened,
+                opened_store,
+                filters or UnitFilters(),
+                concurrency=connection.concurrency,
+                requests_sent=sent if counted else None,
+                on_progress=on_progress,
+            )
+
+
+def sync(
+    store: str,
+    filters: UnitFilters | None = None,
+    source: SourceLike = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 30.0,
+    retries: int = 5,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SyncResult:
+    """Read a workspace's units through the list endpoint into a store, keeping what changed.
+
+    `store` is a SQLite file (made when absent) or a `postgresql://` URL;
+    `filters` (a `UnitFilters`) narrows the read to what the endpoint filters.
+    Each sync is one transaction; `result.sync` is its row (counts, requests,
+    seconds) and `result.summary()` says it in a line.
+
+        result = tracegraph.sync("tracegraph.db")
+        graph = tracegraph.trace("SN-0042", store="tracegraph.db")
+    """
+    return run_sync(
+        sync_async(
+            store, filters, source, api_url, api_key, concurrency, timeout, retries, on_progress
+        )
+    )
+
+
 async def batches_async(
     filters: Filters = None,
     source: SourceLike = None,
@@ -391,9 +510,13 @@ async def batches_async(
     api_key: str | None = None,
     timeout: float = 30.0,
     retries: int = 5,
+    store: str | None = None,
+    as_of: str | datetime | None = None,
 ) -> list[dict[str, object]]:
     """The batches the filters select (all batches without one): number, created_at, unit_count."""
-    connection = Connection(api_url, api_key, timeout=timeout, retries=retries)
+    connection = Connection(
+        api_url, api_key, timeout=timeout, retries=retries, **_stored(store, as_of)
+    )
     async with open_source(source, connection) as opened:
         found = [b async for b in opened.list_batches(batch_filters(filters))]
     rows = [

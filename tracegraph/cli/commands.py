@@ -17,9 +17,11 @@ from tracegraph.cli.options import (
     Run,
     filter_options,
     full_records_option,
+    iso_time,
     output_options,
     scope_options,
     source_options,
+    store_options,
     text,
 )
 from tracegraph.cli.outputs import deliver, plan_outputs
@@ -28,9 +30,15 @@ from tracegraph.cli.terminal import echo_err, error_edge, report_warnings
 from tracegraph.export.escape import terminal_text
 from tracegraph.export.impact import impact_summary
 from tracegraph.genealogy import Scope
-from tracegraph.source import Source
+from tracegraph.source import Source, UnitFilters
 from tracegraph.sources.snapshot import RecordingSource
-from tracegraph.tracing import batches_async, impact_async, open_source, trace_async
+from tracegraph.tracing import (
+    batches_async,
+    impact_async,
+    open_source,
+    sync_async,
+    trace_async,
+)
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
     import networkx as nx
@@ -116,6 +124,7 @@ def main() -> None:
 @main.command()
 @click.argument("serials", nargs=-1, required=True, callback=text)
 @source_options
+@store_options
 @scope_options
 @output_options
 def unit(serials: tuple[str, ...], **options: Any) -> None:
@@ -136,6 +145,7 @@ def unit(serials: tuple[str, ...], **options: Any) -> None:
 @main.command()
 @click.argument("numbers", nargs=-1, callback=text)
 @source_options
+@store_options
 @filter_options
 @scope_options
 @output_options
@@ -165,6 +175,7 @@ def batch(numbers: tuple[str, ...], **options: Any) -> None:
     help="A suspect unit (repeatable).",
 )
 @source_options
+@store_options
 @filter_options
 @click.option(
     "--scope",
@@ -238,6 +249,7 @@ def impact(
 
 @main.command()
 @source_options
+@store_options
 @filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors.")
@@ -274,3 +286,98 @@ def batch_table(rows: list[dict[str, object]]) -> str:
     ]
     lines.append(f"{len(rows)} batch{'es' if len(rows) != 1 else ''}")
     return "\n".join(lines)
+
+
+@main.command()
+@source_options
+@click.option(
+    "--store",
+    envvar="TRACEGRAPH_STORE",
+    default="tracegraph.db",
+    show_default=True,
+    show_envvar=True,
+    metavar="TARGET",
+    help="Where to keep the genealogy: a SQLite file (made when absent) or postgresql://...",
+)
+@click.option(
+    "--part-number",
+    "part_numbers",
+    multiple=True,
+    callback=text,
+    help="Units of this part number (repeatable).",
+)
+@click.option(
+    "--revision",
+    "revisions",
+    multiple=True,
+    callback=text,
+    help="Units of this revision (repeatable).",
+)
+@click.option(
+    "--batch",
+    "batch_numbers",
+    multiple=True,
+    callback=text,
+    help="Units of this batch (repeatable).",
+)
+@click.option(
+    "--created-after",
+    callback=iso_time,
+    metavar="ISO8601",
+    help="Units created at or after this time.",
+)
+@click.option(
+    "--created-before",
+    callback=iso_time,
+    metavar="ISO8601",
+    help="Units created at or before this time.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress line or warnings on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="More on stderr; tracebacks on errors.")
+@click.pass_context
+def sync(ctx: click.Context, /, **options: Any) -> None:
+    """Read the workspace's units (or those the filters select) into a store.
+
+    Pages of 100 units, as many in flight as --concurrency allows. Each sync is
+    one transaction that records what was added, changed and gone, so that
+    --store and --as-of can answer later, offline. A sync of 100,000 units
+    reads about 1,000 pages: --max-pages defaults to 100000 here.
+
+    \b
+    Example:
+      tracegraph sync --store tracegraph.db
+      tracegraph unit SN-0042 --store tracegraph.db -o genealogy.svg
+    """
+    if ctx.get_parameter_source("max_pages") is click.core.ParameterSource.DEFAULT:
+        options["max_pages"] = 100_000
+    run = Run.parse(options)
+    filters = UnitFilters(
+        part_numbers=tuple(options["part_numbers"]),
+        revision_numbers=tuple(options["revisions"]),
+        batch_numbers=tuple(options["batch_numbers"]),
+        created_after=options["created_after"],
+        created_before=options["created_before"],
+    )
+    with error_edge(run.verbose):
+        progress = ProgressLine(enabled=not run.quiet)
+        connection = dataclasses.replace(run.connection, store=None)  # the store is written
+        if run.verbose:
+            connection = dataclasses.replace(
+                connection,
+                on_retry=lambda line: echo_err(f"Retrying: {line}"),
+                on_notice=echo_err,
+            )
+        try:
+            result = asyncio.run(
+                sync_async(
+                    options["store"],
+                    filters,
+                    run.source_file,
+                    connection=connection,
+                    on_progress=progress,
+                )
+            )
+        finally:
+            progress.close()
+        click.echo(terminal_text(result.summary()))
+        report_warnings(list(result.warnings), run.quiet)

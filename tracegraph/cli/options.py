@@ -131,6 +131,21 @@ source_options = compose(
     ),
 )
 
+store_options = compose(
+    click.option(
+        "--store",
+        metavar="TARGET",
+        help="Read a store that tracegraph sync filled (a SQLite file or postgresql://...) "
+        "instead of the API, offline.",
+    ),
+    click.option(
+        "--as-of",
+        callback=iso_time,
+        metavar="ISO8601",
+        help="With --store: the genealogy as the store saw it at this time.",
+    ),
+)
+
 filter_options = compose(
     click.option(
         "--part-number",
@@ -297,6 +312,8 @@ class Run:
                 max_response_mb=get("max_response_mb", 32.0),
                 max_pages=get("max_pages", 1000),
                 allow_insecure_http=bool(get("allow_insecure_http")),
+                store=get("store"),
+                as_of=get("as_of"),
             ),
             filters=BatchFilters(
                 part_numbers=tuple(get("part_numbers", ())),

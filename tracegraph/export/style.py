@@ -234,7 +234,11 @@ def title_block(graph: nx.DiGraph, title: str = "") -> tuple[str, list[str]]:
     if warnings:
         facts.append(f"{warnings} warning" + ("s" if warnings != 1 else ""))
     source = f"source {public_url(str(info.get('source', ''))) or 'unknown'}"
-    if info.get("captured_at"):
+    if info.get("store"):
+        source += f" · store {info['store']}, sync {info.get('store_sync', '')}"
+        if info.get("store_as_of"):
+            source += f" · as of {info['store_as_of']}"
+    elif info.get("captured_at"):
         source += f" · snapshot captured {info['captured_at']}"
     made = f"generated {info.get('generated_at', '')} by tracegraph {info.get('tool_version', '')}"
     lines = [" · ".join(facts), source, made]

@@ -28,7 +28,7 @@ from tracegraph.errors import (
     RefusedError,
     TransportError,
 )
-from tracegraph.source import BatchFilters, Record, iso_utc, public_url
+from tracegraph.source import BatchFilters, Record, UnitFilters, iso_utc, public_url
 
 PAGE_LIMIT = 100
 BULK_REFUSALS = frozenset({400, 404, 405, 414, 422})
@@ -175,6 +175,7 @@ class ApiSource:
         self._noticed: set[str] = set()
         self._list_refused = False  # the server has no unit list endpoint
         self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = max(1, concurrency)
         self._origin = _origin(parts.scheme, parts.hostname or "", parts.port)
         self._deadline = timeout
         self._max_bytes = max_response_bytes
@@ -271,6 +272,50 @@ class ApiSource:
             self._noticed.add(line)
             self._on_notice(line)
 
+    async def list_units(self, filters: UnitFilters) -> AsyncIterator[list[Record]]:
+        """Every unit the filters select, oldest first, as many pages in flight as allowed.
+
+        The cursor is an offset, so the pages ahead are asked for before the
+        one before them answers: a window of `concurrency` pages at a time,
+        until a page says there is no more. Sorted by `created_at` ascending,
+        units created during the read land at the end; a unit deleted during
+        it shifts the rest, which is why `sync` looks up afterwards what the
+        pages named but did not hold.
+        """
+        params: QueryList = [("limit", PAGE_LIMIT)]
+        params += [("part_numbers", p) for p in filters.part_numbers]
+        params += [("revision_numbers", r) for r in filters.revision_numbers]
+        params += [("batch_numbers", b) for b in filters.batch_numbers]
+        if filters.created_after:
+            params.append(("created_after", iso_utc(filters.created_after)))
+        if filters.created_before:
+            params.append(("created_before", iso_utc(filters.created_before)))
+        params += [("sort_by", "created_at"), ("sort_order", "asc")]
+        pending: dict[int, asyncio.Task[Record]] = {}
+        offset, last = 0, None  # `last`: the offset of the page that said it was the last
+        try:
+            while last is None:
+                while len(pending) < self._concurrency:
+                    if offset // PAGE_LIMIT >= self._max_pages:
+                        raise ApiError(
+                            f"the unit list at {self._url} still has more after "
+                            f"{self._max_pages} pages; narrow the filters, or raise --max-pages"
+                        )
+                    query = [*params, ("cursor", offset)]
+                    pending[offset] = asyncio.ensure_future(self._get("/v2/units", query, None))
+                    offset += PAGE_LIMIT
+                first = min(pending)
+                data, meta = self._page(await pending.pop(first), "unit list")
+                yield data
+                if not meta.get("has_more"):
+                    last = first
+                    break  # the pages asked for beyond the last are let go below
+        finally:
+            for task in pending.values():
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending.values(), return_exceptions=True)
+
     async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
         params: QueryList = [("limit", PAGE_LIMIT)]
         params += [("numbers", n) for n in filters.numbers]
@@ -300,16 +345,7 @@ class ApiSource:
                 raise ApiError(f"the {what} at {self._url} repeats cursor {cursor}")
             seen_cursors.add(cursor)
             page = await self._get(path, [*params, ("cursor", cursor)], None)
-            data, meta = page.get("data"), page.get("meta")
-            if (
-                not isinstance(data, list)
-                or not all(isinstance(b, dict) for b in data)
-                or not isinstance(meta, dict)
-            ):
-                raise ApiError(
-                    f"the {what} at {self._url} is not in the API v2 shape "
-                    '({"data": [...], "meta": {...}})'
-                )
+            data, meta = self._page(page, what)
             for record in data:
                 yield record
             cursor = meta.get("next_cursor") if meta.get("has_more") else None
@@ -317,6 +353,20 @@ class ApiSource:
                 raise ApiError(
                     f"the {what} at {self._url} says it has more pages but gives no next_cursor"
                 )
+
+    def _page(self, page: Record, what: str) -> tuple[list[Record], Record]:
+        """The records and `meta` of one page of a list endpoint, or an error on any other shape."""
+        data, meta = page.get("data"), page.get("meta")
+        if (
+            not isinstance(data, list)
+            or not all(isinstance(r, dict) for r in data)
+            or not isinstance(meta, dict)
+        ):
+            raise ApiError(
+                f"the {what} at {self._url} is not in the API v2 shape "
+                '({"data": [...], "meta": {...}})'
+            )
+        return data, meta
 
     async def _get(
         self,

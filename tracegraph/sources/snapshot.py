@@ -21,6 +21,7 @@ from tracegraph.source import (
     BatchFilters,
     Record,
     Source,
+    UnitFilters,
     captured_at,
     full_record_at_hand,
     generated_at,
@@ -29,6 +30,7 @@ from tracegraph.source import (
 )
 
 FORMAT = "tracegraph-snapshot"
+LIST_PAGE = 100  # units a page of the list endpoint holds
 VERSION = 1
 
 
@@ -282,6 +284,18 @@ class SnapshotSource:
         if body is None:
             raise NotFoundError("batch", number, f"snapshot {self._name}")
         return body
+
+    async def list_units(self, filters: UnitFilters) -> AsyncIterator[list[Record]]:
+        """The snapshot's units in list form, oldest first, a page of 100 at a time."""
+        chosen = sorted(
+            (body for body in self._units.values() if filters.matches(body)),
+            key=lambda body: (str(body.get("created_at", "")), str(body.get("serial_number"))),
+        )
+        for start in range(0, len(chosen), LIST_PAGE):
+            yield [
+                self._unit_list.get(str(body.get("serial_number"))) or unit_summary(body)
+                for body in chosen[start : start + LIST_PAGE]
+            ]
 
     async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
         for number in sorted(self._batches):

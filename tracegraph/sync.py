@@ -1,0 +1,201 @@
+"""`tracegraph sync`: read a workspace's units through the list endpoint into a store.
+
+One pass of `GET /v2/units` in pages of 100 (as many in flight as the API
+client allows), oldest first; then every parent or child the pages named but
+did not hold, in pages too (a unit deleted mid-pass shifts the offsets and
+hides one from the pass); then, in full, the units whose creating run a live
+crawl would read (`GET /v2/units/{serial}`: those listing 10 children or more,
+and top-level units with children), unless the store has that run already.
+What was seen is written as one transaction (`Store.record_sync`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tracegraph.errors import NotFoundError, RefusedError
+from tracegraph.genealogy import Progress, reference_serial, unit_references, unsound_text_warning
+from tracegraph.graph import last_run_attributes, unit_attributes
+from tracegraph.source import (
+    LIST_CHILDREN_CAP,
+    Record,
+    Source,
+    UnitFilters,
+    iso_utc,
+    mend_text,
+)
+from tracegraph.sources.store import (
+    UNIT_FIELDS,
+    Observation,
+    Store,
+    SyncRecord,
+    UnitRow,
+    filters_text,
+)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync did: its row in the store and the warnings of the data."""
+
+    sync: SyncRecord
+    warnings: tuple[str, ...]
+
+    def summary(self) -> str:
+        s = self.sync
+        return (
+            f"sync {s.id}: {s.seen} units seen, {s.added} added, {s.changed} changed, "
+            f"{s.gone} gone, {s.links_changed} links changed; {s.requests} requests "
+            f"in {s.seconds:.2f} s"
+        )
+
+
+def unit_row(record: Record, run: tuple[str, str] | None = None) -> UnitRow:
+    """A unit's stored attributes from its list form (and its creating run, when read)."""
+    attributes = {**unit_attributes(record), **last_run_attributes(record.get("last_run"))}
+    outcome, procedure = run if run is not None else ("", "")
+    attributes.update(outcome=outcome, procedure=procedure, full_record="1" if run else "0")
+    return tuple(attributes[name] for name in UNIT_FIELDS)
+
+
+def _covers(filters: UnitFilters) -> Callable[[dict[str, str]], bool] | None:
+    """Which stored units a filtered sync speaks for: those not seen among them are gone."""
+    if filters.is_empty():
+        return None
+
+    def covered(fields: dict[str, str]) -> bool:
+        record: Record = {
+            "part": {"number": fields["part_number"], "revision": {"number": fields["revision"]}},
+            "batch": {"number": fields["batch"]},
+            "created_at": fields["created_at"],
+        }
+        return filters.matches(record)
+
+    return covered
+
+
+class _Pass:
+    """The records one sync reads, kept compact (a row a unit) as pages arrive."""
+
+    def __init__(self, source: Any, store: Store, concurrency: int) -> None:
+        self.source = source
+        self.store = store
+        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self.listed: dict[str, Record] = {}  # serial -> its list record (until rows are made)
+        self.named: set[str] = set()  # serials pages referred to
+        self.requests = 0
+        self.warnings: list[str] = []
+
+    def take(self, records: list[Record]) -> None:
+        for record in records:
+            record, mended = mend_text(record)
+            serial = reference_serial(record)
+            if not serial:
+                continue
+            if mended:
+                self.warnings.append(unsound_text_warning(f"unit {serial!r}"))
+            self.listed.setdefault(serial, record)
+            parent, children = unit_references(record)
+            for reference in [parent, *children] if parent else children:
+                named = reference_serial(reference)
+                if named:
+                    self.named.add(named)
+
+    async def absent(self) -> None:
+        """The units pages named but did not hold, looked up in pages."""
+        known = {s.casefold() for s in self.listed}
+        wanted = sorted(s for s in self.named if s.casefold() not in known)
+        if wanted:
+            self.requests += -(-len(wanted) // 100)
+            found = await self.source.find_units(wanted)
+            self.take([r for s, r in sorted(found.items()) if s in set(wanted)])
+
+    async def creating_runs(self, known: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        """The creating run of each unit a live crawl reads in full (see the module)."""
+        wanted = [
+            serial
+            for serial, record in sorted(self.listed.items())
+            if serial not in known and _read_in_full(record)
+        ]
+
+        async def fetch(serial: str) -> tuple[str, tuple[str, str] | None]:
+            async with self.slots:
+                self.requests += 1
+                try:
+                    body = await self.source.get_unit(serial)
+                except (NotFoundError, RefusedError):
+                    return serial, None
+            run = body.get("created_during") if isinstance(body, dict) else None
+            attributes = unit_attributes({"created_during": run})
+            return serial, (attributes["outcome"], attributes["procedure"])
+
+        runs = dict(known)
+        for serial, run in await asyncio.gather(*map(fetch, wanted)):
+            if run is not None:
+                runs[serial] = run
+        return runs
+
+
+def _read_in_full(record: Record) -> bool:
+    parent, children = unit_references(record)
+    return len(children) >= LIST_CHILDREN_CAP or (parent is None and bool(children))
+
+
+async def sync_store(
+    source: Source,
+    store: Store,
+    filters: UnitFilters = UnitFilters(),  # noqa: B008 (frozen, so a shared default is safe)
+    *,
+    concurrency: int = 16,
+    requests_sent: Callable[[], int] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SyncResult:
+    """Read the units `filters` select from `source` and record them in `store`."""
+    started, clock = generated_at_now(), time.monotonic()
+    reading = _Pass(source, store, concurrency)
+    async for page in source.list_units(filters):  # type: ignore[attr-defined]
+        reading.requests += 1
+        reading.take(page)
+        if on_progress is not None:
+            on_progress(Progress(len(reading.listed), 0, 0, reading.requests))
+    await reading.absent()
+    runs = await reading.creating_runs(store.creating_runs())
+    units = {s: unit_row(r, runs.get(s)) for s, r in reading.listed.items()}
+    parents = {
+        serial: parent
+        for serial, record in reading.listed.items()
+        if (parent := reference_serial(record.get("parent")))
+    }
+    requests = requests_sent() if requests_sent is not None else reading.requests
+    record, _ = store.record_sync(
+        Observation(units, parents, _covers(filters)),
+        started_at=started,
+        finished_at=generated_at_now(),
+        source=source.url,
+        filters=filters_text(_filters_fields(filters)),
+        requests=requests,
+        seconds=time.monotonic() - clock,
+    )
+    return SyncResult(record, tuple(dict.fromkeys(reading.warnings)))
+
+
+def generated_at_now() -> str:
+    """Now in UTC to the millisecond: a sync is stamped with real time, never with
+    `SOURCE_DATE_EPOCH` (that pins outputs), finely enough to tell syncs apart."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+def _filters_fields(filters: UnitFilters) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    for name in ("part_numbers", "revision_numbers", "batch_numbers"):
+        if getattr(filters, name):
+            fields[name] = list(getattr(filters, name))
+    for name in ("created_after", "created_before"):
+        if getattr(filters, name):
+            fields[name] = iso_utc(getattr(filters, name))
+    return fields
