@@ -56,7 +56,7 @@ def failed(attributes: dict[str, object]) -> bool:
 
 def protected_units(graph: nx.DiGraph) -> set[str]:
     """Units never folded into a group: what an auditor must see one by one."""
-    marks = ("seed", "suspect", "top_level", "loose")
+    marks = ("seed", "suspect", "top_level", "loose", "change")
     kept = {
         serial
         for serial, attributes in graph.nodes(data=True)
