@@ -297,28 +297,9 @@ def compare(
     )
 
 
-def mark_changes(old: nx.DiGraph, new: nx.DiGraph, diff: Diff) -> nx.DiGraph:
-    """NEW's genealogy for a picture: every change marked, OLD's departed units where they were.
-
-    `old` and `new` are the two sides' genealogies as asked (not the graphs
-    widened with parents for `compare`).
-
-    A unit of `old` that `new` lacks comes back with its OLD attributes and
-    `change` = `removed` (or `moved`, `replaced`: it is elsewhere now), linked
-    to its OLD parent by an edge with `change` = `removed`. Every other unit
-    has `change` = `added`, `moved`, `replaced` (it arrived in a swap),
-    `changed` or "" (unchanged), and `change_note` says what (`from PACK-1`).
-    """
-    marked = new.copy()
-    marked.graph["analysis"] = "diff"
-    marked.graph["diff_old_name"] = diff.old.name
-    marked.graph["diff_new_name"] = diff.new.name
-    marked.graph["diff_old"] = side_text(diff.old)
-    marked.graph["diff_new"] = side_text(diff.new)
-    marked.graph["diff_counts"] = " · ".join(f"{n} {kind}" for kind, n in diff.counts.items())
-    for serial in marked:
-        marked.nodes[serial].update(change="", change_note="")
-    notes: dict[str, tuple[str, str]] = {}  # serial -> kind, what the picture says
+def _notes(diff: Diff) -> dict[str, tuple[str, str]]:
+    """Each unit a structural change names: its kind, and what the picture says of it."""
+    notes: dict[str, tuple[str, str]] = {}
     for added in diff.added:
         notes[added.serial] = ("added", "ADDED")
     for removed in diff.removed:
@@ -328,15 +309,28 @@ def mark_changes(old: nx.DiGraph, new: nx.DiGraph, diff: Diff) -> nx.DiGraph:
     for swap in diff.replaced:
         notes[swap.added] = ("replaced", f"REPLACES {swap.removed}")
         notes.setdefault(swap.removed, ("replaced", f"REPLACED by {swap.added}"))
-    fields: dict[str, list[str]] = defaultdict(list)
+    return notes
+
+
+def _field_lines(diff: Diff) -> dict[str, list[str]]:
+    """Each changed unit's changes, one `field old → new` line each."""
+    lines: dict[str, list[str]] = defaultdict(list)
     for change in diff.changed:
-        fields[change.serial].append(f"{change.field} {change.old or '∅'} → {change.new or '∅'}")
-    # OLD's units that NEW's genealogy lacks: removed, moved or swapped away, or gone with a parent.
+        lines[change.serial].append(f"{change.field} {change.old or '∅'} → {change.new or '∅'}")
+    return lines
+
+
+def _add_departed(marked: nx.DiGraph, old: nx.DiGraph, diff: Diff, notes: Notes) -> None:
+    """OLD's units that NEW's genealogy lacks, back where they were, dashed.
+
+    Removed, moved or swapped away, or gone along with their parent (no change of their own).
+    """
     departed = [s for s in sorted(old) if s not in marked]
+    moved_to = {m.serial: m.to_parent for m in diff.moved}
     for serial in departed:
         kind, note = notes.get(serial, ("", ""))
         if kind == "moved":
-            to = next(m.to_parent for m in diff.moved if m.serial == serial)
+            to = moved_to[serial]
             note = f"MOVED to {to}" if to else "MOVED out, no parent now"
         marked.add_node(serial, **old.nodes[serial])
         marked.nodes[serial].update(change=kind, change_note=note, seed=False, departed=True)
@@ -344,18 +338,45 @@ def mark_changes(old: nx.DiGraph, new: nx.DiGraph, diff: Diff) -> nx.DiGraph:
         parent = parent_of(old, serial)
         if parent is not None and parent in marked:
             marked.add_edge(parent, serial, relation="contains", change="departed")
-    for serial, (kind, note) in notes.items():
-        if serial in marked and not marked.nodes[serial].get("departed"):
-            marked.nodes[serial].update(change=kind, change_note=note)
-    for serial, lines in fields.items():
-        if serial in marked:
-            attributes = marked.nodes[serial]
-            if not attributes["change"]:
-                attributes["change"] = "changed"
-            attributes["change_fields"] = "\n".join(lines)
+
+
+Notes = dict[str, tuple[str, str]]
+
+
+def mark_changes(old: nx.DiGraph, new: nx.DiGraph, diff: Diff) -> nx.DiGraph:
+    """NEW's genealogy for a picture: every change marked, OLD's departed units where they were.
+
+    `old` and `new` are the two sides' genealogies as asked (not the graphs
+    widened with parents for `compare`). Every unit gets `change` (`added`,
+    `removed`, `moved`, `replaced`, `changed` or ""), `change_note` (what the
+    picture says: `MOVED from PACK-1`), `change_fields` (`revision A → B`, a
+    line each) and `departed`: a unit of OLD's genealogy that NEW's lacks,
+    with OLD's attributes, linked to its OLD parent by an edge whose `change`
+    is `departed`.
+    """
+    marked = new.copy()
+    marked.graph.update(
+        analysis="diff",
+        diff_old_name=diff.old.name,
+        diff_new_name=diff.new.name,
+        diff_old=side_text(diff.old),
+        diff_new=side_text(diff.new),
+        diff_counts=" · ".join(f"{n} {kind}" for kind, n in diff.counts.items()),
+    )
     for serial in marked:
-        marked.nodes[serial].setdefault("change_fields", "")
-        marked.nodes[serial].setdefault("departed", False)
+        marked.nodes[serial].update(change="", change_note="", departed=False)
+    notes = _notes(diff)
+    _add_departed(marked, old, diff, notes)
+    for serial, (kind, note) in notes.items():
+        if serial in marked and not marked.nodes[serial]["departed"]:
+            marked.nodes[serial].update(change=kind, change_note=note)
+    fields = _field_lines(diff)
+    for serial in marked:
+        attributes = marked.nodes[serial]
+        lines = fields.get(serial, [])
+        if lines and not attributes["change"]:
+            attributes["change"] = "changed"
+        attributes["change_fields"] = "\n".join(lines)
     return marked
 
 
