@@ -181,8 +181,8 @@ def test_xlsx_has_a_summary_and_a_sheet_per_kind_in_openpyxl(crawled: Path) -> N
         return [list(r) for r in book[name].iter_rows(values_only=True)]
 
     summary = rows("summary")
-    assert [r[:2] for r in summary[:6]] == [["kind", "count"], ["added", 1], ["removed", 1],
-                                             ["moved", 1], ["replaced", 1], ["changed", 2]]  # fmt: skip
+    counts = [["added", 1], ["removed", 1], ["moved", 1], ["replaced", 1], ["changed", 2]]
+    assert [r[:2] for r in summary[:6]] == [["kind", "count"], *counts]
     facts = {r[3]: r[4] for r in summary if r[3]}
     assert "old.json" in str(facts["from"]) and "new.json" in str(facts["to"])
     assert facts["units compared"] == 44
@@ -370,7 +370,9 @@ def test_the_picture_draws_new_with_the_changes_in_chromium(crawled: Path) -> No
         page.goto((crawled / "picture.svg").as_uri())
         assert page.title().startswith("Changes from ")
         texts = page.eval_on_selector_all("g.node text", "ts => ts.map(t => t.textContent)")
-        key = page.eval_on_selector_all("g#graph0 > g > text, text", "ts => ts.map(t => t.textContent)")
+        key = page.eval_on_selector_all(
+            "g#graph0 > g > text, text", "ts => ts.map(t => t.textContent)"
+        )
         page.goto((crawled / "picture.html").as_uri())
         assert page.eval_on_selector_all("svg g.node", "ns => ns.length") == 28 + 1
     assert {"REPLACES PACK-1", "REPLACED by PACK-S", "MOVED to PACK-3", "CHANGED"} <= set(texts)

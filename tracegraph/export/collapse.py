@@ -127,6 +127,8 @@ def collapse(graph: nx.DiGraph, also: tuple[str, ...] = ()) -> nx.DiGraph:
     `also`: more attributes that siblings must share to fold (`outcome`, when
     the fill colour shows it).
     """
+    if graph.graph.get("analysis") == "diff":
+        also = (*also, "departed")  # OLD's departed units fold only among themselves, dashed
     shapes = _Shapes(graph, also)
     view = nx.DiGraph()
     view.graph.update(graph.graph, collapsed=0)

@@ -96,6 +96,7 @@ def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
         attrs = [("style", '"rounded,filled"'), ("fillcolor", f'"{fill}"')]
     change = str(attributes.get("change", ""))
     if attributes.get("departed"):
+        shape = [("shape", "box3d"), ("style", "dashed")] if is_group(attributes) else []
         attrs = [
             ("style", '"rounded,dashed"'),
             ("fillcolor", f'"{style.DEPARTED_FILL}"'),
@@ -103,6 +104,7 @@ def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
             ("color", f'"{style.CHANGE_COLOURS.get(change, style.DEPARTED_BORDER)}"'),
             ("penwidth", "2" if change else "1"),
         ]
+        attrs = [*shape, *attrs[1:]] if shape else attrs
     elif change:
         width = "2" if change == "changed" else "3"
         attrs += [("color", f'"{style.CHANGE_COLOURS[change]}"'), ("penwidth", width)]
@@ -113,9 +115,9 @@ def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
     return attrs
 
 
-def _edge_style(attributes: dict[str, object]) -> Attributes:
+def _edge_style(attributes: dict[str, object], child: dict[str, object]) -> Attributes:
     """A link OLD had and NEW lacks (a diff picture's) is dashed."""
-    if attributes.get("change") == "departed":
+    if attributes.get("change") == "departed" or child.get("departed"):
         return [("style", "dashed"), ("color", f'"{style.DEPARTED_BORDER}"')]
     return []
 
@@ -227,7 +229,7 @@ def picture(
         attrs.append(("tooltip", _tooltip(tooltip)))
         nodes.append((serial, attrs + node_extra.get(serial, [])))
     edges = [
-        (p, c, [*_edge_style(graph.edges[p, c]), *edge_extra.get((p, c), [])])
+        (p, c, [*_edge_style(graph.edges[p, c], graph.nodes[c]), *edge_extra.get((p, c), [])])
         for p, c in sorted(graph.edges)
     ]
     return Picture(
