@@ -139,10 +139,13 @@ async def _with_parents(
 
     A unit at the edge of the scope (a `down` seed, a unit of the other side
     only) has its parent outside the genealogy: it is read one link up, so
-    that a parent is compared as the data says it, whatever the scope.
+    that a parent is compared as the data says it, whatever the scope. The
+    whole of a side needs nothing more: its parents are what the side holds.
     """
+    if question.whole:
+        return graph  # every unit of the side is there, with every link the side holds
     absent = sorted(s for s in units if s not in graph)
-    held = list(await source.find_units(absent)) if absent and not question.whole else []
+    held = list(await source.find_units(absent)) if absent else []
     edge = [
         s
         for s in sorted(units)
