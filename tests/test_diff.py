@@ -382,3 +382,25 @@ def test_the_picture_draws_new_with_the_changes_in_chromium(crawled: Path) -> No
     assert "swapped out: dashed where it was" in joined
     svg = (crawled / "picture.svg").read_text()
     assert svg.count('stroke-dasharray="5,2"') >= 14  # OLD's places: PACK-1 and below, MOD-21
+
+
+def test_json_on_stdout_takes_the_place_of_the_summary(crawled: Path) -> None:
+    done = in_folder(crawled, "diff", "@old.json", "@new.json", "-o", "-", "-f", "json")
+    data = json.loads(done.out)
+    assert {k: data[k] for k in EXPECTED} == EXPECTED
+
+
+def test_one_snapshot_is_a_usage_error(crawled: Path) -> None:
+    done = in_folder(crawled, "diff", "@old.json")
+    assert done.code == 2 and "name two snapshots to compare" in done.err
+
+
+@needs_graphviz
+def test_the_picture_as_png_and_pdf(crawled: Path) -> None:
+    done = in_folder(crawled, "diff", "@old.json", "@new.json", "BIKE-1", "-o", "@p.png",
+                     "-o", "@p.pdf")  # fmt: skip
+    assert done.code == 0, done.err
+    assert (crawled / "p.png").read_bytes().startswith(b"\x89PNG")
+    info = subprocess.run([clients.pdfinfo(), str(crawled / "p.pdf")], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert "Pages:          1" in info

@@ -283,9 +283,8 @@ def batch_table(rows: list[dict[str, object]]) -> str:
 
 
 @main.command("diff")
-@click.argument("old", metavar="OLD")
-@click.argument("new", metavar="NEW")
-@click.argument("serials", nargs=-1, callback=text)
+# One list, so that a form without snapshots (a store at two times) takes serials alone.
+@click.argument("arguments", nargs=-1, callback=text, metavar="OLD NEW [SERIAL]...")
 @click.option(
     "--batch",
     "batches",
@@ -321,9 +320,7 @@ def batch_table(rows: list[dict[str, object]]) -> str:
 @click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors.")
 def diff(
-    old: str,
-    new: str,
-    serials: tuple[str, ...],
+    arguments: tuple[str, ...],
     batches: tuple[str, ...],
     fail_if_changed: bool,
     **options: Any,
@@ -340,6 +337,9 @@ def diff(
       tracegraph diff before.json after.json EB-0042 -o changes.svg
       tracegraph diff monday.json today.json --fail-if-changed -o changes.xlsx
     """
+    if len(arguments) < 2:
+        raise click.UsageError("name two snapshots to compare, OLD and NEW")
+    old, new, *serials = arguments
     run = Run.parse(options)
     with error_edge(run.verbose):
         plan = plan_outputs(run.outputs, run.format_name, diff=True, also_read=(old, new))
