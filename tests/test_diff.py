@@ -355,10 +355,15 @@ def test_last_run_fields_are_compared_when_both_sides_have_them() -> None:
     old.nodes["BIKE-1"].update(last_run_outcome="PASS", last_run_at="2026-11-01T00:00:00Z")
     new.nodes["BIKE-1"].update(last_run_outcome="FAIL", last_run_at="2026-11-02T00:00:00Z")
     new.nodes["BIKE-2"].update(last_run_outcome="FAIL")  # one side only: not compared
+    new.nodes["BIKE-3"].update(outcome="FAIL")
+    new.nodes["PACK-2"].update(outcome="")  # read in list form: no outcome known, no change
     found = compare(old, new, Side("a"), Side("b"))
-    assert [(c.serial, c.field, c.new) for c in found.changed if c.serial.startswith("BIKE")] == [
+    assert [(c.serial, c.field, c.new) for c in found.changed] == [
         ("BIKE-1", "last_run_outcome", "FAIL"),
         ("BIKE-1", "last_run_at", "2026-11-02T00:00:00Z"),
+        ("BIKE-3", "outcome", "FAIL"),
+        ("CELL-211", "batch", "CELL-2408"),
+        ("MOD-22", "revision", "B"),
     ]
 
 

@@ -13,6 +13,7 @@ one definition in `diff.compare`.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
@@ -89,7 +90,10 @@ async def _seeds(source: Source, question: Question, name: str) -> SideSeeds:
             raise TracegraphError(
                 f"{name} cannot list every unit it holds; name serial numbers or --batch"
             )
-        return SideSeeds((), tuple(every()), frozenset())
+        serials = every()
+        if inspect.isawaitable(serials):  # a store may answer asynchronously
+            serials = await serials
+        return SideSeeds((), tuple(serials), frozenset())
     found = await source.find_units(question.serials) if question.serials else {}
     members: list[str] = []
     known: set[str] = set()

@@ -31,9 +31,10 @@ import networkx as nx
 
 KINDS = ("added", "removed", "moved", "replaced", "changed")
 WHOLE = "every unit"  # what a side's `asked` says when the whole of both sides is compared
-# The attributes whose change is reported, in this order. `last_run_outcome` and
-# `last_run_at` (what a unit read in list form carries) are compared when both
-# sides have them.
+# The attributes whose change is reported, in this order. The run fields
+# (`RUN_FIELDS`) are compared only when both sides know them: a unit read in
+# list form carries no `outcome` (no `created_during`), one read in full may
+# carry no `last_run_*`, and neither is a change of the unit.
 COMPARED_FIELDS = (
     "part_number",
     "revision",
@@ -44,7 +45,7 @@ COMPARED_FIELDS = (
     "last_run_outcome",
     "last_run_at",
 )
-ALWAYS_COMPARED = frozenset({"part_number", "revision", "batch", "sample", "status", "outcome"})
+RUN_FIELDS = frozenset({"outcome", "last_run_outcome", "last_run_at"})
 
 
 @dataclass(frozen=True)
@@ -211,9 +212,9 @@ def _changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tupl
     names = ("status",) if missing else COMPARED_FIELDS
     found = []
     for name in names:
-        if name not in ALWAYS_COMPARED and not (name in old and name in new):
-            continue
         before, after = str(old.get(name, "")), str(new.get(name, ""))
+        if name in RUN_FIELDS and not (before and after):
+            continue
         if before != after:
             found.append((name, before, after))
     return found

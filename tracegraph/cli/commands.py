@@ -30,7 +30,7 @@ from tracegraph.cli.terminal import echo_err, error_edge, report_warnings
 from tracegraph.comparing import diff_async
 from tracegraph.crawl import DEFAULT_MAX_UNITS
 from tracegraph.export import DIFF_FORMATS
-from tracegraph.export.diff import diff_summary
+from tracegraph.export.diff import diff_summary, diff_warnings
 from tracegraph.export.escape import terminal_text
 from tracegraph.export.impact import impact_summary
 from tracegraph.genealogy import Scope
@@ -359,7 +359,7 @@ def diff(
             )
         finally:
             progress.close()
-        report_warnings(list(changes.warnings), run.quiet)
+        report_warnings(diff_warnings(changes), run.quiet)
         deliver(plan, changes, run.export)
         if not plan.stdout_formats:
             click.echo(diff_summary(changes, run.export.colour), nl=False)

@@ -18,7 +18,6 @@ from tracegraph.diff import (
     Moved,
     Removed,
     Replaced,
-    Side,
     change_data,
     side_text,
 )
@@ -119,10 +118,6 @@ def diff_summary(diff: Diff, colour: bool = False) -> str:
             seen = change.first_seen
             line += terminal_text(f"  (first seen {_between(seen.after, seen.at)})")
         lines.append(line.rstrip())
-    warnings = [*diff.warnings, *_side_warnings(diff.old), *_side_warnings(diff.new)]
-    if warnings:
-        lines += ["", f"{len(warnings)} warning(s):"]
-        lines += [f"  ! {terminal_text(w)}" for w in warnings]
     return "\n".join(lines) + "\n"
 
 
@@ -130,8 +125,10 @@ def _between(after: str, at: str) -> str:
     return f"between the syncs of {after} and {at}" if after else f"by the sync of {at}"
 
 
-def _side_warnings(side: Side) -> list[str]:
-    return [f"{side.name}: {warning}" for warning in side.warnings]
+def diff_warnings(diff: Diff) -> list[str]:
+    """Every warning: about the comparison, then each side's data warnings, named by side."""
+    sides = [f"{side.name}: {w}" for side in (diff.old, diff.new) for w in side.warnings]
+    return [*diff.warnings, *sides]
 
 
 def change_row(change: Change) -> dict[str, object]:
