@@ -410,3 +410,51 @@ def test_the_picture_as_png_and_pdf(crawled: Path) -> None:
     info = subprocess.run([clients.pdfinfo(), str(crawled / "p.pdf")], capture_output=True,
                           text=True, check=True).stdout  # fmt: skip
     assert re.search(r"^Pages:\s+1$", info, re.M)
+
+
+class StoreLike:
+    """A Source with what a store adds (kind, name, as_of, its units listed asynchronously),
+    over a snapshot: the seam `diff --store` plugs into, exercised without a store."""
+
+    kind = "store"
+    name = "tracegraph.db"
+
+    def __init__(self, snapshot: Path, as_of: str) -> None:
+        from tracegraph.snapshot import SnapshotSource
+
+        self.inner = SnapshotSource.from_file(snapshot)
+        self.as_of = as_of
+        self.url = self.inner.url
+        self.captured_at = "2026-11-30T00:00:00Z"  # the sync the as-of time falls in
+        self.get_unit = self.inner.get_unit
+        self.get_batch = self.inner.get_batch
+        self.find_units = self.inner.find_units
+        self.list_batches = self.inner.list_batches
+
+    async def unit_serials(self) -> tuple[str, ...]:
+        return self.inner.unit_serials()
+
+
+def test_a_store_plugs_in_as_two_sources_and_a_first_seen_lookup(crawled: Path) -> None:
+    seen = tracegraph.SeenBetween("2026-11-20T09:00:00Z", "2026-11-21T09:00:00Z")
+    asked: list[str] = []
+
+    def first_seen(change: Any) -> Any:
+        asked.append(change.kind)
+        return seen if change.kind == "replaced" else None
+
+    changes = tracegraph.diff(
+        StoreLike(crawled / "old.json", "2026-11-20T12:00:00Z"),
+        StoreLike(crawled / "new.json", "2026-12-01T00:00:00Z"),
+        first_seen=first_seen,
+    )
+    data = json.loads(diff_json(changes))
+    assert {k: [{n: v for n, v in c.items() if n != "first_seen"} for c in data[k]]
+            for k in EXPECTED} == EXPECTED  # fmt: skip
+    assert data["from"]["kind"] == "store" and data["from"]["name"] == "tracegraph.db"
+    assert data["from"]["as_of"] == "2026-11-20T12:00:00Z"
+    assert data["replaced"][0]["first_seen"] == seen.as_dict()
+    assert "first_seen" not in data["moved"][0]
+    assert sorted(set(asked)) == ["added", "changed", "moved", "removed", "replaced"]
+    assert "store tracegraph.db · source " in diff_summary(changes)
+    assert "synced 2026-11-30T00:00:00Z · as of 2026-11-20T12:00:00Z" in diff_summary(changes)
