@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from tracegraph.crawl import DEFAULT_CONCURRENCY, DEFAULT_MAX_UNITS, crawl_genealogy
 from tracegraph.crawl import resolve_batches as batch_members
-from tracegraph.diff import WHOLE, Diff, FirstSeen, Side, compare, mark_changes, widened
+from tracegraph.diff import WHOLE, Diff, FirstSeen, Side, compare, widened
 from tracegraph.errors import NotFoundError, TracegraphError
 from tracegraph.genealogy import Progress, Scope
 from tracegraph.graph import build_graph
@@ -227,7 +227,7 @@ async def diff_sources(
         first_seen=first_seen,
         warnings=warnings,
     )
-    return replace(found, graph=mark_changes(old_graph, new_graph, found))
+    return replace(found, genealogies=(old_graph, new_graph))
 
 
 async def diff_async(

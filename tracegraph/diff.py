@@ -22,6 +22,7 @@ graphs that hold the parent of every compared unit (`tracing.diff_async` does).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -170,8 +171,18 @@ class Diff:
     changed: tuple[Changed, ...] = ()
     compared: int = 0  # units in the comparison (in either side's genealogy)
     warnings: tuple[str, ...] = ()  # about the comparison itself (two API URLs)
-    # NEW's genealogy with OLD's removed units where they were, marked, for pictures.
-    graph: nx.DiGraph | None = field(default=None, compare=False, repr=False)
+    # The two sides' genealogies as asked, from which pictures are drawn (`graph`).
+    genealogies: tuple[nx.DiGraph, nx.DiGraph] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph | None:
+        """NEW's genealogy with every change marked, OLD's departed units where they were
+        (`mark_changes`); made when first asked for, as only pictures need it."""
+        if self.genealogies is None:
+            return None
+        return mark_changes(*self.genealogies, self)
 
     def of_kind(self, kind: str) -> tuple[Change, ...]:
         found: tuple[Change, ...] = getattr(self, kind)
