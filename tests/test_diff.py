@@ -458,3 +458,32 @@ def test_a_store_plugs_in_as_two_sources_and_a_first_seen_lookup(crawled: Path) 
     assert sorted(set(asked)) == ["added", "changed", "moved", "removed", "replaced"]
     assert "store tracegraph.db · source " in diff_summary(changes)
     assert "synced 2026-11-30T00:00:00Z · as of 2026-11-20T12:00:00Z" in diff_summary(changes)
+
+
+@needs_graphviz
+def test_hostile_serials_in_a_swap_stay_exact_in_every_output(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    from tests.builders import HOSTILE_SERIALS
+
+    f = Factory()
+    f.unit("=ROOT", "TOP")
+    for serial in HOSTILE_SERIALS[:24]:
+        f.unit(serial, "PART", parent="=ROOT")
+    (tmp_path / "old.json").write_text(json.dumps(f.snapshot()))
+    gone, came = HOSTILE_SERIALS[20], "x<y>&z;\x1b[31m"
+    del f.specs[gone]
+    f.unit(came, "PART", parent="=ROOT")
+    (tmp_path / "new.json").write_text(json.dumps(f.snapshot()))
+    outputs = [
+        a for ext in ("json", "csv", "svg", "txt") for a in ("-o", str(tmp_path / f"d.{ext}"))
+    ]
+    done = run("diff", str(tmp_path / "old.json"), str(tmp_path / "new.json"), *outputs)
+    assert done.code == 0, done.err
+    assert "\x1b[31m" not in done.out and "x<y>&z;\\x1b[31m" in done.out
+    data = json.loads((tmp_path / "d.json").read_text())
+    assert data["replaced"] == [{"parent": "=ROOT", "part_number": "PART", "removed": gone,
+                                 "added": came}]  # fmt: skip
+    rows = list(csv.reader(io.StringIO((tmp_path / "d.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[3][:8] == ["replaced", "", "'=ROOT", "", "", "PART", gone, came]
+    ElementTree.parse(tmp_path / "d.svg")  # well-formed XML, whatever the serials
