@@ -223,8 +223,7 @@ def test_a_serial_in_neither_side_is_an_error_and_writes_nothing(crawled: Path) 
 
 
 def test_a_serial_on_one_side_only_is_added_or_removed(crawled: Path) -> None:
-    done = in_folder(crawled, "diff", "@old.json", "@new.json", "CELL-326", "--scope", "up",
-                     "-o", "@one.json")  # fmt: skip
+    done = in_folder(crawled, "diff", "@old.json", "@new.json", "CELL-326", "-o", "@one.json")
     data = json.loads((crawled / "one.json").read_text())
     assert data["added"] == [{"serial": "CELL-326", "parent": "MOD-32"}] and done.code == 0
 

@@ -23,10 +23,10 @@ from tracegraph.crawl import DEFAULT_CONCURRENCY, DEFAULT_MAX_UNITS, crawl_genea
 from tracegraph.crawl import resolve_batches as batch_members
 from tracegraph.diff import WHOLE, Diff, FirstSeen, Side, compare, widened
 from tracegraph.errors import NotFoundError, TracegraphError
-from tracegraph.genealogy import Progress, Scope
+from tracegraph.genealogy import Genealogy, Progress, Scope, reference_serial, unit_references
 from tracegraph.graph import build_graph
+from tracegraph.source import BatchFilters, Record, Source, captured_at, public_url
 from tracegraph.sources.snapshot import SnapshotSource
-from tracegraph.source import BatchFilters, Source, captured_at, public_url
 from tracegraph.tracing import Connection, SourceLike, describe_serials, open_source, run_sync
 
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
@@ -116,49 +116,68 @@ async def _genealogy(
     optional: Sequence[str],
     question: Question,
     label: str,
-    *,
-    scope: Scope | None = None,
-    depth: int | None = None,
+    depth: int | None,
 ) -> nx.DiGraph:
+    """One side's genealogy, crawled as `unit` and `batch` crawl it."""
     genealogy = await crawl_genealogy(
         source,
         required,
         optional_seeds=optional,
-        scope=scope or question.scope,
+        scope=question.scope,
         max_depth=depth,
         max_units=question.max_units,
         concurrency=question.concurrency,
         on_progress=question.on_progress,
-        # Every unit in full: the list form carries no `created_during`, so its
-        # outcome would read as a change.
-        bulk=False,
     )
     return build_graph(genealogy, seeds_label=label)
 
 
 async def _with_parents(
-    source: Source, graph: nx.DiGraph, units: Collection[str], question: Question, label: str
+    source: Source, graph: nx.DiGraph, units: Collection[str], question: Question
 ) -> nx.DiGraph:
     """`graph` with every compared unit this side holds and that unit's parent.
 
     A unit at the edge of the scope (a `down` seed, a unit of the other side
-    only) has its parent outside the genealogy: it is read one link up, so
-    that a parent is compared as the data says it, whatever the scope. The
-    whole of a side needs nothing more: its parents are what the side holds.
+    only) has its parent outside the genealogy: its record, read in the list
+    form, names it, so that a parent is compared as the data says it, whatever
+    the scope. The whole of a side needs nothing more: its parents are what
+    the side holds.
     """
     if question.whole:
-        return graph  # every unit of the side is there, with every link the side holds
-    absent = sorted(s for s in units if s not in graph)
-    held = list(await source.find_units(absent)) if absent else []
-    edge = [
+        return graph
+    needed = [s for s in sorted(units) if s not in graph]
+    needed += [
         s
         for s in sorted(units)
         if s in graph and graph.in_degree(s) == 0 and graph.nodes[s].get("status") == "ok"
     ]
-    if not held and not edge:
+    if not needed:
         return graph
-    around = await _genealogy(source, (), [*held, *edge], question, label, scope=Scope.UP, depth=1)
-    return widened(graph, around)
+    records = await source.find_units(needed)
+    return widened(graph, _around(records, source.url))
+
+
+def _around(records: dict[str, Record], source_url: str) -> nx.DiGraph:
+    """The units of `records` (list form) linked to the parents they name, as a graph."""
+    units = {str(body.get("serial_number") or asked): body for asked, body in records.items()}
+    parents: dict[str, Record] = {}
+    for body in units.values():
+        reference = unit_references(body)[0]
+        parent = reference_serial(reference)
+        if parent and parent not in units and reference is not None:
+            parents[parent] = reference  # only a name here: the genealogy has the unit
+    known = frozenset(units)
+    genealogy = Genealogy(
+        units=units,
+        missing=parents,
+        seeds=(),
+        depths={},
+        source_url=source_url,
+        partial=known,
+        listed=known,
+        last_runs={serial: body.get("last_run") for serial, body in units.items()},
+    )
+    return build_graph(genealogy, seeds_label="")
 
 
 def _check_asked(
@@ -204,14 +223,12 @@ async def diff_sources(
     depth = 0 if question.whole else question.depth  # the whole side: its units, as they are
     graphs = []
     for source, seeds in ((old, old_seeds), (new, new_seeds)):
-        graph = await _genealogy(
-            source, seeds.required, seeds.optional, question, label, depth=depth
-        )
+        graph = await _genealogy(source, seeds.required, seeds.optional, question, label, depth)
         graphs.append(graph)
     old_graph, new_graph = graphs
     units = set(old_graph) | set(new_graph)
-    old_view = await _with_parents(old, old_graph, units, question, label)
-    new_view = await _with_parents(new, new_graph, units, question, label)
+    old_view = await _with_parents(old, old_graph, units, question)
+    new_view = await _with_parents(new, new_graph, units, question)
     warnings = []
     if public_url(old.url) != public_url(new.url):
         warnings.append(
