@@ -77,7 +77,7 @@ def stages(old: Path, new: Path) -> None:
     started = report("load both", started)
     question = Question((), (), Scope.TREE, None, 10**7, 16, None)
     found = asyncio.run(diff_sources(*sources, question, names=(str(old), str(new))))
-    started = report("crawl, compare, mark", started)
+    started = report("crawl both, compare", started)
     print(f"  ({', '.join(f'{n} {kind}' for kind, n in found.counts.items())})")
     for name, exporter in (("json", diff_json), ("csv", diff_csv), ("xlsx", diff_xlsx)):
         exporter(found)
