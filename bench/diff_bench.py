@@ -65,7 +65,7 @@ def stages(old: Path, new: Path) -> None:
     from tracegraph.comparing import Question, diff_sources
     from tracegraph.export import diff_csv, diff_json, diff_xlsx
     from tracegraph.genealogy import Scope
-    from tracegraph.snapshot import SnapshotSource
+    from tracegraph.sources.snapshot import SnapshotSource
 
     def report(stage: str, started: float) -> float:
         now = time.perf_counter()

@@ -419,7 +419,7 @@ class StoreLike:
     name = "tracegraph.db"
 
     def __init__(self, snapshot: Path, as_of: str) -> None:
-        from tracegraph.snapshot import SnapshotSource
+        from tracegraph.sources.snapshot import SnapshotSource
 
         self.inner = SnapshotSource.from_file(snapshot)
         self.as_of = as_of
