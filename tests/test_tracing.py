@@ -137,6 +137,8 @@ def test_the_readme_python_examples_run_as_written(
 ) -> None:
     (tmp_path / "samples").mkdir()
     (tmp_path / "samples" / "factory.json").write_bytes(SAMPLE.read_bytes())
+    rework = SAMPLE.with_name("DRN-X1-0001-rework.json")
+    (tmp_path / "samples" / rework.name).write_bytes(rework.read_bytes())
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks((ROOT / "README.md").read_text())
     assert len(blocks) >= 5
@@ -144,4 +146,5 @@ def test_the_readme_python_examples_run_as_written(
         exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
     printed = capsys.readouterr().out
     assert "30 units" in printed and "DRN-X1-0001 6 suspects" in printed
-    assert {p.name for p in tmp_path.iterdir()} >= {"genealogy.svg", "recall.xlsx"}
+    assert "DRN-X1-0001 BAT-220-0001 -> BAT-220-0900" in printed
+    assert {p.name for p in tmp_path.iterdir()} >= {"genealogy.svg", "recall.xlsx", "rework.xlsx"}

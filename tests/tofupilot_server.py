@@ -115,6 +115,16 @@ class TofuPilotServer:
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    def replace_data(self, snapshot: Mapping[str, Any]) -> None:
+        """Serve other data from now on, at the same URL (the factory changed between crawls)."""
+        with self._lock:
+            self.snapshot = snapshot
+            self._units = snapshot.get("units") or {}
+            self._batches = snapshot.get("batches") or {}
+            self._missing = frozenset(snapshot.get("missing") or ())
+            self._units_folded = _casefold_index(self._units)
+            self._batches_folded = _casefold_index(self._batches)
+
     # -- lifecycle -----------------------------------------------------------
 
     @property

@@ -10,7 +10,10 @@ The library in a few lines::
     report = tracegraph.impact(["CAP-2407"], source="samples/factory.json")
     tracegraph.write(report, "recall.xlsx")
 
-`trace_async` and `impact_async` are the same for code that runs an event
+    changes = tracegraph.diff("before.json", "after.json", "DRN-X1-0001")
+    tracegraph.write(changes, "changes.svg")
+
+`trace_async`, `impact_async` and `diff_async` are the same for code that runs an event
 loop. Without `source`, the API is read (`TOFUPILOT_API_URL`,
 `TOFUPILOT_API_KEY`). Errors derive from `TracegraphError`.
 """
@@ -18,7 +21,9 @@ loop. Without `source`, the API is read (`TOFUPILOT_API_URL`,
 from __future__ import annotations
 
 from tracegraph._version import __version__
+from tracegraph.comparing import diff, diff_async
 from tracegraph.crawl import crawl_genealogy, resolve_batches
+from tracegraph.diff import Diff, SeenBetween, Side, compare
 from tracegraph.errors import (
     ApiError,
     AuthError,
@@ -75,6 +80,7 @@ __all__ = [
     "AuthError",
     "BatchFilters",
     "CrawlLimitError",
+    "Diff",
     "ExportError",
     "ExportOptions",
     "Genealogy",
@@ -85,6 +91,8 @@ __all__ = [
     "RefusedError",
     "RetryPolicy",
     "Scope",
+    "SeenBetween",
+    "Side",
     "SnapshotError",
     "SnapshotSource",
     "Source",
@@ -98,7 +106,10 @@ __all__ = [
     "analyse_impact",
     "batches_async",
     "build_graph",
+    "compare",
     "crawl_genealogy",
+    "diff",
+    "diff_async",
     "export",
     "impact",
     "impact_async",

@@ -28,8 +28,9 @@ from tracegraph.crawl import (
     crawl_genealogy,
     resolve_batches,
 )
+from tracegraph.diff import Diff
 from tracegraph.errors import TracegraphError
-from tracegraph.export import ExportOptions, export_with, format_for
+from tracegraph.export import ExportOptions, diff_format_for, export_diff, export_with, format_for
 from tracegraph.files import write_atomically
 from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
 from tracegraph.graph import build_graph
@@ -405,15 +406,17 @@ def impact(
     )
 
 
-def render(result: nx.DiGraph | ImpactReport, fmt: str, options: ExportOptions) -> bytes:
-    """A graph, or an impact report and its graph, in the format named."""
+def render(result: nx.DiGraph | ImpactReport | Diff, fmt: str, options: ExportOptions) -> bytes:
+    """A graph, an impact report and its graph, or a diff, in the format named."""
+    if isinstance(result, Diff):
+        return export_diff(result, fmt, options)
     report = result if isinstance(result, ImpactReport) else None
     graph = report.graph if report is not None else result
     return export_with(graph, fmt, report, options)
 
 
 def write(
-    result: nx.DiGraph | ImpactReport,
+    result: nx.DiGraph | ImpactReport | Diff,
     path: str | os.PathLike[str],
     format: str | None = None,
     **options: Any,
@@ -423,13 +426,18 @@ def write(
     The format comes from the extension, or from `format` (a name the command
     line takes, such as `svg`, `mermaid` or `impact-csv`). For a report,
     `.csv`, `.json`, `.xlsx` and `.txt` are the report itself and the picture
-    formats draw its graph, as in `tracegraph impact`.
+    formats draw its graph, as in `tracegraph impact`. For a diff, `.json`,
+    `.csv`, `.xlsx` and `.txt` are the changes and the pictures draw NEW
+    with them, as in `tracegraph diff`.
 
         tracegraph.write(graph, "genealogy.svg")
         tracegraph.write(report, "recall.xlsx")
     """
     target = os.fspath(path)
-    fmt = format_for(target, format, report=isinstance(result, ImpactReport))
+    if isinstance(result, Diff):
+        fmt = diff_format_for(target, format)
+    else:
+        fmt = format_for(target, format, report=isinstance(result, ImpactReport))
     write_atomically({target: render(result, fmt, ExportOptions.of(**options))})
 
 

@@ -4,7 +4,7 @@ options.py    the options the commands share, and what they parse into
 outputs.py    outputs checked before the crawl, rendered, delivered at once
 progress.py   the live progress line
 terminal.py   errors and warnings on stderr, neutralised
-commands.py   unit, batch, impact, batches
+commands.py   unit, batch, impact, batches, diff
 """
 
 from tracegraph.cli.commands import main

@@ -1,4 +1,5 @@
 """The commands. Each reads: parse, open the source, one library call, deliver, exit code."""
+# unit, batch, impact, batches, diff
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tracegraph.cli.options import (
     full_records_option,
     iso_time,
     output_options,
+    picture_options,
     scope_options,
     source_options,
     store_options,
@@ -27,6 +29,10 @@ from tracegraph.cli.options import (
 from tracegraph.cli.outputs import deliver, plan_outputs
 from tracegraph.cli.progress import ProgressLine
 from tracegraph.cli.terminal import echo_err, error_edge, report_warnings
+from tracegraph.comparing import diff_async
+from tracegraph.crawl import DEFAULT_MAX_UNITS
+from tracegraph.export import DIFF_FORMATS
+from tracegraph.export.diff import diff_summary, diff_warnings
 from tracegraph.export.escape import terminal_text
 from tracegraph.export.impact import impact_summary
 from tracegraph.genealogy import Scope
@@ -36,6 +42,7 @@ from tracegraph.tracing import (
     batches_async,
     impact_async,
     open_source,
+    run_sync,
     sync_async,
     trace_async,
 )
@@ -381,3 +388,88 @@ def sync(ctx: click.Context, /, **options: Any) -> None:
             progress.close()
         click.echo(terminal_text(result.summary()))
         report_warnings(list(result.warnings), run.quiet)
+
+
+@main.command("diff")
+# One list, so that a form without snapshots (a store at two times) takes serials alone.
+@click.argument("arguments", nargs=-1, callback=text, metavar="OLD NEW [SERIAL]...")
+@click.option(
+    "--batch",
+    "batches",
+    multiple=True,
+    callback=text,
+    metavar="NUMBER",
+    help="Compare the genealogies of this batch's units (repeatable).",
+)
+@scope_options
+@click.option(
+    "--max-units",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_UNITS,
+    show_default=True,
+    help="Stop with an error, writing nothing, past this many units on a side.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    help="Output file, repeatable: the changes as .json .csv .xlsx .txt, or NEW's genealogy "
+    "drawn with them as .svg .png .pdf .html .dot; - is stdout.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "format_name",
+    help="Format for -o -: " + ", ".join(DIFF_FORMATS) + " (json, csv, xlsx, txt for short).",
+)
+@picture_options
+@click.option("--fail-if-changed", is_flag=True, help="Exit 3 when anything changed.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors.")
+def diff(
+    arguments: tuple[str, ...],
+    batches: tuple[str, ...],
+    fail_if_changed: bool,
+    **options: Any,
+) -> None:
+    """What changed between two snapshots: units added, removed, moved, replaced, changed.
+
+    With serial numbers (or --batch), their genealogies are compared, traced
+    with --scope and --depth as `unit` does; without, every unit of both
+    snapshots. Prints the changes; -o writes them, or draws NEW's genealogy
+    with each change marked and OLD's departed units dashed where they were.
+
+    \b
+    Example:
+      tracegraph diff before.json after.json EB-0042 -o changes.svg
+      tracegraph diff monday.json today.json --fail-if-changed -o changes.xlsx
+    """
+    if len(arguments) < 2:
+        raise click.UsageError("name two snapshots to compare, OLD and NEW")
+    old, new, *serials = arguments
+    run = Run.parse(options)
+    with error_edge(run.verbose):
+        plan = plan_outputs(run.outputs, run.format_name, diff=True, also_read=(old, new))
+        progress = ProgressLine(enabled=not run.quiet)
+        try:
+            changes = run_sync(
+                diff_async(
+                    old,
+                    new,
+                    *serials,
+                    batches=batches,
+                    scope=run.scope,
+                    depth=run.depth,
+                    max_units=run.max_units,
+                    on_progress=progress,
+                )
+            )
+        finally:
+            progress.close()
+        report_warnings(diff_warnings(changes), run.quiet)
+        deliver(plan, changes, run.export)
+        if not plan.stdout_formats:
+            click.echo(diff_summary(changes, run.export.colour), nl=False)
+    if fail_if_changed and changes.anything_changed:
+        sys.exit(3)

@@ -194,35 +194,7 @@ scope_options = compose(
     ),
 )
 
-output_options = compose(
-    click.option(
-        "--save-snapshot",
-        type=click.Path(dir_okay=False),
-        help="Write every API response the crawl used to this snapshot file.",
-    ),
-    click.option(
-        "--max-units",
-        type=click.IntRange(1),
-        default=DEFAULT_MAX_UNITS,
-        show_default=True,
-        help="Stop with an error, writing nothing, past this many units.",
-    ),
-    click.option(
-        "-o",
-        "--output",
-        "outputs",
-        multiple=True,
-        help="Output file, repeatable; the format comes from the extension "
-        "(.svg .html .png .pdf .dot .gv .graphml .json .csv .xlsx .mmd .txt); - is stdout.",
-    ),
-    click.option(
-        "-f",
-        "--format",
-        "format_name",
-        help="Format for -o -, or for outputs of one kind whatever their extension: "
-        + ", ".join(format_names())
-        + " (impact also: impact-csv, impact-json, impact-xlsx, summary).",
-    ),
+picture_options = compose(
     click.option(
         "--collapse",
         type=click.Choice(COLLAPSE),
@@ -267,6 +239,38 @@ output_options = compose(
     ),
     click.option("--title", help="Pictures: this heading instead of what was asked."),
     click.option("--no-legend", is_flag=True, help="Pictures: no key of colours and marks."),
+)
+
+output_options = compose(
+    click.option(
+        "--save-snapshot",
+        type=click.Path(dir_okay=False),
+        help="Write every API response the crawl used to this snapshot file.",
+    ),
+    click.option(
+        "--max-units",
+        type=click.IntRange(1),
+        default=DEFAULT_MAX_UNITS,
+        show_default=True,
+        help="Stop with an error, writing nothing, past this many units.",
+    ),
+    click.option(
+        "-o",
+        "--output",
+        "outputs",
+        multiple=True,
+        help="Output file, repeatable; the format comes from the extension "
+        "(.svg .html .png .pdf .dot .gv .graphml .json .csv .xlsx .mmd .txt); - is stdout.",
+    ),
+    click.option(
+        "-f",
+        "--format",
+        "format_name",
+        help="Format for -o -, or for outputs of one kind whatever their extension: "
+        + ", ".join(format_names())
+        + " (impact also: impact-csv, impact-json, impact-xlsx, summary).",
+    ),
+    picture_options,
     click.option("--strict", is_flag=True, help="Exit 3 when the data had consistency warnings."),
     click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr."),
     click.option("-v", "--verbose", is_flag=True, help="More on stderr; tracebacks on errors."),

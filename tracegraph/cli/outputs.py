@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import click
 
 from tracegraph.cli.terminal import echo_err
+from tracegraph.diff import Diff
 from tracegraph.errors import ExportError, TracegraphWarning
-from tracegraph.export import extension_disagrees, format_for
+from tracegraph.export import diff_format_for, extension_disagrees, format_for
 from tracegraph.export.graphviz import find_dot
 from tracegraph.export.options import ExportOptions
 from tracegraph.files import write_atomically
@@ -48,10 +49,15 @@ class Plan:
         return {t.fmt for t in self.targets if t.path == "-"}
 
 
-def _targets(outputs: tuple[str, ...], format_name: str | None, report: bool) -> list[Target]:
+def _targets(
+    outputs: tuple[str, ...], format_name: str | None, report: bool, diff: bool = False
+) -> list[Target]:
     try:
-        targets = [Target(p, format_for(p, format_name, report=report)) for p in outputs]
-        if not targets and not report:
+        if diff:
+            targets = [Target(p, diff_format_for(p, format_name)) for p in outputs]
+        else:
+            targets = [Target(p, format_for(p, format_name, report=report)) for p in outputs]
+        if not targets and not report and not diff:
             targets = [Target("-", format_for("-", format_name))]
     except ExportError as error:
         raise click.UsageError(str(error)) from None
@@ -71,7 +77,7 @@ def _same_file(path: str, other: str | None) -> bool:
     return os.path.samefile(path, other)
 
 
-def _check_path(path: str, source_file: str | None) -> None:
+def _check_path(path: str, source_file: str | None, also_read: tuple[str, ...] = ()) -> None:
     parent = Path(path).parent
     if not parent.is_dir():
         raise ExportError(f"cannot write {path!r}: folder {str(parent)!r} does not exist")
@@ -79,6 +85,8 @@ def _check_path(path: str, source_file: str | None) -> None:
         raise ExportError(f"cannot write {path!r}: it is a folder")
     if _same_file(path, source_file):
         raise ExportError(f"cannot write {path!r}: it is the --source snapshot being read")
+    if any(_same_file(path, other) for other in also_read):
+        raise ExportError(f"cannot write {path!r}: it is a snapshot being compared")
 
 
 def plan_outputs(
@@ -88,14 +96,19 @@ def plan_outputs(
     report: bool = False,
     save_snapshot: str | None = None,
     source_file: str | None = None,
+    diff: bool = False,
+    also_read: tuple[str, ...] = (),
 ) -> Plan:
-    """Check every output before the crawl starts, so a typo costs no crawl."""
-    targets = _targets(outputs, format_name, report)
+    """Check every output before the crawl starts, so a typo costs no crawl.
+
+    `diff`: the outputs of `tracegraph diff`, which reads `also_read` too.
+    """
+    targets = _targets(outputs, format_name, report, diff)
     paths = [t.path for t in targets if t.path != "-"] + ([save_snapshot] if save_snapshot else [])
     if len({os.path.abspath(p) for p in paths}) < len(paths):
         raise click.UsageError("the same file is named twice among -o and --save-snapshot")
     for path in paths:
-        _check_path(path, source_file)
+        _check_path(path, source_file, also_read)
     if any(t.fmt in GRAPHVIZ_FORMATS for t in targets):
         find_dot()
     return Plan(targets, save_snapshot)
@@ -103,7 +116,7 @@ def plan_outputs(
 
 def deliver(
     plan: Plan,
-    result: nx.DiGraph | ImpactReport,
+    result: nx.DiGraph | ImpactReport | Diff,
     options: ExportOptions,
     recorder: RecordingSource | None = None,
 ) -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 import networkx as nx
 
+from tracegraph.diff import Diff
 from tracegraph.errors import ExportError
 from tracegraph.export.csv import to_csv
+from tracegraph.export.diff import diff_csv, diff_json, diff_summary
 from tracegraph.export.dot import to_dot
 from tracegraph.export.graphml import to_graphml
 from tracegraph.export.graphviz import to_pdf, to_png, to_svg
@@ -19,16 +21,23 @@ from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.text import to_text
-from tracegraph.export.xlsx import impact_xlsx, to_xlsx
+from tracegraph.export.xlsx import diff_xlsx, impact_xlsx, to_xlsx
 from tracegraph.heap import collector_paused
 from tracegraph.impact import ImpactReport
 
 __all__ = [
     "ALIASES",
+    "DIFF_FORMATS",
     "EXPORTERS",
     "REPORTS",
     "ExportOptions",
+    "diff_csv",
+    "diff_format_for",
+    "diff_json",
+    "diff_summary",
+    "diff_xlsx",
     "export",
+    "export_diff",
     "export_with",
     "format_for",
     "format_name",
@@ -109,7 +118,10 @@ EXTENSIONS = {
     ".xlsx": "xlsx",
 }
 ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd"}
-_FAMILY = {"impact-csv": "csv", "impact-json": "json", "impact-xlsx": "xlsx", "summary": "txt"}
+_FAMILY = {
+    **{"impact-csv": "csv", "impact-json": "json", "impact-xlsx": "xlsx", "summary": "txt"},
+    **{"diff-csv": "csv", "diff-json": "json", "diff-xlsx": "xlsx", "diff-summary": "txt"},
+}
 
 
 def extension_disagrees(path: str, fmt: str) -> bool:
@@ -181,3 +193,54 @@ def export(
     `mermaid`, `impact-csv`...); `options` are `ExportOptions` fields.
     """
     return export_with(graph, fmt, report, ExportOptions.of(**options))
+
+
+# What `diff` writes: the change report's own formats, and pictures of NEW with the changes.
+DIFF_REPORTS: dict[str, Callable[[Diff, ExportOptions], str | bytes]] = {
+    "diff-json": lambda diff, options: diff_json(diff),
+    "diff-csv": lambda diff, options: diff_csv(diff),
+    "diff-xlsx": lambda diff, options: diff_xlsx(diff),
+    "diff-summary": lambda diff, options: diff_summary(diff, options.colour),
+}
+DIFF_PICTURES = ("svg", "png", "pdf", "html", "dot")
+DIFF_FORMATS = (*DIFF_REPORTS, *DIFF_PICTURES)
+_DIFF_EXTENSIONS = {
+    ".json": "diff-json",
+    ".csv": "diff-csv",
+    ".xlsx": "diff-xlsx",
+    ".txt": "diff-summary",
+    **{s: EXTENSIONS[s] for s in (".svg", ".png", ".pdf", ".html", ".htm", ".dot", ".gv")},
+}
+_DIFF_ALIASES = {"json": "diff-json", "csv": "diff-csv", "xlsx": "diff-xlsx", "txt": "diff-summary",
+                 "text": "diff-summary", "summary": "diff-summary", "gv": "dot"}  # fmt: skip
+
+
+def diff_format_for(path: str, override: str | None = None) -> str:
+    """The format `diff` writes `path` in: `override`, else the extension (stdout: the summary)."""
+    if override:
+        name = _DIFF_ALIASES.get(override.lower(), override.lower())
+        if name not in DIFF_FORMATS:
+            raise ExportError(
+                f"unknown diff format {override!r}; choose one of {', '.join(DIFF_FORMATS)}"
+            )
+        return name
+    if path == "-":
+        return "diff-summary"
+    suffix = PurePath(path).suffix.lower()
+    if suffix not in _DIFF_EXTENSIONS:
+        raise ExportError(
+            f"diff cannot write {path!r}; use one of {', '.join(sorted(_DIFF_EXTENSIONS))}"
+        )
+    return _DIFF_EXTENSIONS[suffix]
+
+
+def export_diff(diff: Diff, fmt: str, options: ExportOptions) -> bytes:
+    """A diff in one of `DIFF_FORMATS`: the report itself, or NEW drawn with the changes."""
+    with collector_paused():
+        if fmt in DIFF_REPORTS:
+            made = DIFF_REPORTS[fmt](diff, options)
+        elif fmt in DIFF_PICTURES and diff.graph is not None:
+            made = EXPORTERS[fmt](diff.graph, options)
+        else:
+            raise ExportError(f"a diff cannot be written as {fmt!r}")
+        return made.encode("utf-8") if isinstance(made, str) else made

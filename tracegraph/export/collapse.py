@@ -56,7 +56,7 @@ def failed(attributes: dict[str, object]) -> bool:
 
 def protected_units(graph: nx.DiGraph) -> set[str]:
     """Units never folded into a group: what an auditor must see one by one."""
-    marks = ("seed", "suspect", "top_level", "loose")
+    marks = ("seed", "suspect", "top_level", "loose", "change")
     kept = {
         serial
         for serial, attributes in graph.nodes(data=True)
@@ -127,6 +127,8 @@ def collapse(graph: nx.DiGraph, also: tuple[str, ...] = ()) -> nx.DiGraph:
     `also`: more attributes that siblings must share to fold (`outcome`, when
     the fill colour shows it).
     """
+    if graph.graph.get("analysis") == "diff":
+        also = (*also, "departed")  # OLD's departed units fold only among themselves, dashed
     shapes = _Shapes(graph, also)
     view = nx.DiGraph()
     view.graph.update(graph.graph, collapsed=0)

@@ -70,6 +70,10 @@ def box_lines(
     for mark in style.marks(attributes):
         lines.append(Line(mark, 9, bold=True))
         colours.append(style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER)
+    change = str(attributes.get("change", ""))
+    for text, bold in style.change_lines(attributes):
+        lines.append(Line(text, 9, bold=bold))
+        colours.append(style.CHANGE_COLOURS["changed" if text == "CHANGED" or not bold else change])
     if failed(attributes):
         lines.append(Line(style.clip(outcome_mark(attributes)), 9))
         colours.append(style.OUTCOME_COLOUR)
@@ -90,11 +94,32 @@ def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
         attrs = [("shape", "box3d"), ("style", "filled"), ("fillcolor", f'"{fill}"')]
     else:
         attrs = [("style", '"rounded,filled"'), ("fillcolor", f'"{fill}"')]
-    if attributes.get("top_level"):
+    change = str(attributes.get("change", ""))
+    if attributes.get("departed"):
+        shape = [("shape", "box3d"), ("style", "dashed")] if is_group(attributes) else []
+        attrs = [
+            ("style", '"rounded,dashed"'),
+            ("fillcolor", f'"{style.DEPARTED_FILL}"'),
+            ("fontcolor", '"#555555"'),
+            ("color", f'"{style.CHANGE_COLOURS.get(change, style.DEPARTED_BORDER)}"'),
+            ("penwidth", "2" if change else "1"),
+        ]
+        attrs = [*shape, *attrs[1:]] if shape else attrs
+    elif change:
+        width = "2" if change == "changed" else "3"
+        attrs += [("color", f'"{style.CHANGE_COLOURS[change]}"'), ("penwidth", width)]
+    elif attributes.get("top_level"):
         attrs += [("color", f'"{style.TOP_LEVEL_BORDER}"'), ("penwidth", "2"), ("peripheries", "2")]
     elif attributes.get("seed"):
         attrs += [("color", f'"{style.SEED_BORDER}"'), ("penwidth", "3")]
     return attrs
+
+
+def _edge_style(attributes: dict[str, object], child: dict[str, object]) -> Attributes:
+    """A link OLD had and NEW lacks (a diff picture's) is dashed."""
+    if attributes.get("change") == "departed" or child.get("departed"):
+        return [("style", "dashed"), ("color", f'"{style.DEPARTED_BORDER}"')]
+    return []
 
 
 @dataclass(frozen=True)
@@ -203,7 +228,10 @@ def picture(
         tooltip += [style.clip(f"warning: {warning}") for warning in about.get(serial, ())]
         attrs.append(("tooltip", _tooltip(tooltip)))
         nodes.append((serial, attrs + node_extra.get(serial, [])))
-    edges = [(p, c, edge_extra.get((p, c), [])) for p, c in sorted(graph.edges)]
+    edges = [
+        (p, c, [*_edge_style(graph.edges[p, c], graph.nodes[c]), *edge_extra.get((p, c), [])])
+        for p, c in sorted(graph.edges)
+    ]
     return Picture(
         graph=graph_attributes,
         node=[

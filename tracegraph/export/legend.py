@@ -57,7 +57,7 @@ def mark_entries(graph: nx.DiGraph) -> list[Entry]:
     """What the marks of this picture mean: only the marks it shows, in a fixed order."""
     nodes = [attributes for _, attributes in graph.nodes(data=True)]
     present = {
-        "seed": any(a.get("seed") and not a.get("suspect") for a in nodes),
+        "seed": any(a.get("seed") and not a.get("suspect") and not a.get("change") for a in nodes),
         "suspect": any(a.get("suspect") for a in nodes),
         "top_level": any(a.get("top_level") for a in nodes),
         "loose": any(a.get("loose") for a in nodes),
@@ -86,7 +86,36 @@ def mark_entries(graph: nx.DiGraph) -> list[Entry]:
             style.WARNING_COLOUR,
         ),
     }
-    return [entry for name, entry in entries.items() if present[name]]
+    return [*change_entries(nodes), *(entry for name, entry in entries.items() if present[name])]
+
+
+CHANGE_MEANINGS = {
+    "added": ("in NEW only", ""),
+    "removed": ("", "in OLD only: dashed where it was"),
+    "moved": ("parent changed (from …)", "moved away: dashed where it was"),
+    "replaced": ("arrived in a swap (replaces …)", "swapped out: dashed where it was"),
+    "changed": ("an attribute changed (old → new)", "an attribute changed; dashed: OLD's place"),
+}
+
+
+def change_entries(nodes: list[dict[str, object]]) -> list[Entry]:
+    """A diff picture's marks: each kind of change it shows, in NEW and where OLD had it."""
+    entries = []
+    for kind, (here, departed) in CHANGE_MEANINGS.items():
+        colour = style.CHANGE_COLOURS[kind]
+        word = style.CHANGE_WORDS[kind]
+        shown = [a for a in nodes if a.get("change") == kind]
+        if here and any(not a.get("departed") for a in shown):
+            swatch = Swatch(border=colour, width=2 if kind == "changed" else 3)
+            entries.append(Entry(swatch, here, word, colour))
+        if departed and any(a.get("departed") for a in shown):
+            swatch = Swatch(fill=style.DEPARTED_FILL, border=colour, width=2, style="dashed")
+            entries.append(Entry(swatch, departed, word, colour))
+    if any(a.get("departed") and not a.get("change") for a in nodes):
+        swatch = Swatch(fill=style.DEPARTED_FILL, border=style.DEPARTED_BORDER, style="dashed")
+        meaning = "in OLD's genealogy only, itself unchanged (left with its parent)"
+        entries.append(Entry(swatch, meaning))
+    return entries
 
 
 def colour_entries(fills: style.Fills) -> list[Entry]:

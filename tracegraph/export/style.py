@@ -44,6 +44,23 @@ TOP_LEVEL_BORDER = "#1f3a93"
 BORDER = "#4d4d4d"
 EDGE_COLOUR = "#666666"
 FONT = "Helvetica"
+# A diff picture's marks (`diff.mark_changes`): one colour per kind of change.
+CHANGE_COLOURS = {
+    "added": "#1b7837",  # green
+    "removed": "#b03a2e",  # red
+    "moved": "#1f5fa8",  # blue
+    "replaced": "#7b3294",  # purple
+    "changed": "#a35200",  # orange-brown
+}
+CHANGE_WORDS = {
+    "added": "ADDED",
+    "removed": "REMOVED",
+    "moved": "MOVED",
+    "replaced": "REPLACED",
+    "changed": "CHANGED",
+}
+DEPARTED_FILL = "#f7f7f7"
+DEPARTED_BORDER = "#8c8c8c"  # in OLD's genealogy only, itself unchanged: gone with its parent
 # Characters of one line of text a picture shows: Graphviz refuses a string over
 # 16,384 characters, and no reader wants more than a line of a part name.
 LINE_LIMIT = 200
@@ -217,6 +234,8 @@ def title_block(graph: nx.DiGraph, title: str = "") -> tuple[str, list[str]]:
     when the graph was made, and by which tracegraph.
     """
     info = graph.graph
+    if info.get("analysis") == "diff":
+        return _diff_title_block(graph, title)
     noun = "Recall impact of" if info.get("analysis") == "recall impact" else "Genealogy of"
     asked = f"{noun} {info.get('seeds', '')}"
     missing = sum(1 for s in graph if graph.nodes[s].get("status") == "missing")
@@ -243,6 +262,44 @@ def title_block(graph: nx.DiGraph, title: str = "") -> tuple[str, list[str]]:
     made = f"generated {info.get('generated_at', '')} by tracegraph {info.get('tool_version', '')}"
     lines = [" · ".join(facts), source, made]
     return clip(title or asked), [clip(line, 2 * LINE_LIMIT) for line in lines]
+
+
+def _diff_title_block(graph: nx.DiGraph, title: str) -> tuple[str, list[str]]:
+    """A diff picture's heading (both sides named) and what it compares."""
+    info = graph.graph
+    asked = f"Changes from {info.get('diff_old_name', '')} to {info.get('diff_new_name', '')}"
+    depth = info.get("max_depth")
+    facts = [asked] if title else []
+    facts += [
+        f"compared {info.get('seeds', '')}",
+        f"scope {info.get('scope', '')}",
+        "any depth" if depth is None else f"depth ≤ {depth}",
+        str(info.get("diff_counts", "")),
+    ]
+    made = f"generated {info.get('generated_at', '')} by tracegraph {info.get('tool_version', '')}"
+    lines = [
+        " · ".join(facts),
+        f"from {info.get('diff_old', '')}",
+        f"to {info.get('diff_new', '')} (drawn; dashed: where OLD had units NEW lacks)",
+        made,
+    ]
+    return clip(title or asked), [clip(line, 2 * LINE_LIMIT) for line in lines]
+
+
+def change_lines(attributes: dict[str, object]) -> list[tuple[str, bool]]:
+    """What a diff picture says about a unit's change: lines, and whether each is bold."""
+    kind = str(attributes.get("change", ""))
+    if not kind:
+        return []
+    note = str(attributes.get("change_note", "")) or CHANGE_WORDS[kind]
+    fields = str(attributes.get("change_fields", "")).splitlines()
+    lines = [(clip(note), True)] if kind != "changed" else []
+    if fields:
+        lines.append(("CHANGED", True))
+    lines += [(clip(line), False) for line in fields[:4]]
+    if len(fields) > 4:
+        lines.append((f"… and {len(fields) - 4} more", False))
+    return lines
 
 
 def marks(attributes: dict[str, object]) -> list[str]:

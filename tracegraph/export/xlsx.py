@@ -20,8 +20,10 @@ from typing import Any
 
 import networkx as nx
 
+from tracegraph.diff import KINDS, Diff, side_text
 from tracegraph.errors import ExportError
 from tracegraph.export.csv import unit_rows
+from tracegraph.export.diff import change_row
 from tracegraph.export.escape import PATH_SEPARATOR, join_items
 from tracegraph.export.impact import IMPACT_COLUMNS, affected_fields
 from tracegraph.impact import ImpactReport
@@ -30,7 +32,10 @@ Row = Sequence[object]
 DATE_FORMAT = "yyyy-mm-dd hh:mm:ss"
 MIN_WIDTH, MAX_WIDTH = 8, 60
 MAX_CELL = 32_767  # characters a spreadsheet cell holds
-_DATE_COLUMNS = frozenset({"created_at", "top_created_at", "generated_at", "captured_at"})
+_DATE_COLUMNS = frozenset(
+    {"created_at", "top_created_at", "generated_at", "captured_at"}
+    | {"first_seen_after", "first_seen_at"}
+)
 
 
 def as_date(text: str) -> datetime | None:
@@ -216,3 +221,46 @@ def impact_xlsx(report: ImpactReport) -> bytes:
     )
     warnings = Table("warnings", ("warning",), rows=[[w] for w in report.warnings])
     return workbook([summary, affected, suspects, loose, warnings], report.generated_at)
+
+
+def diff_xlsx(diff: Diff) -> bytes:
+    """What changed: a summary sheet (both sides, counts), then one sheet per kind."""
+    summary = Table(
+        "summary",
+        ("kind", "count"),
+        rows=[[kind, count] for kind, count in diff.counts.items()],
+        facts=[
+            ("from", side_text(diff.old)),
+            ("to", side_text(diff.new)),
+            ("compared", diff.old.asked),
+            ("scope", diff.old.scope),
+            ("depth", "any" if diff.old.depth is None else diff.old.depth),
+            ("units compared", diff.compared),
+            ("units before", diff.old.units),
+            ("units after", diff.new.units),
+            ("warnings", join_items([*diff.warnings, *diff.old.warnings, *diff.new.warnings])),
+        ],
+    )
+    sheets = [summary]
+    for kind in KINDS:
+        changes = diff.of_kind(kind)
+        header = list(DIFF_FIELDS[kind])
+        if any(change.first_seen is not None for change in changes):
+            header += ["first_seen_after", "first_seen_at"]
+        rows = [[change_row(change).get(name, "") for name in header] for change in changes]
+        sheets.append(Table(kind, header, rows))
+    return workbook(sheets, generated_at(diff))
+
+
+DIFF_FIELDS = {
+    "added": ("serial", "parent"),
+    "removed": ("serial", "parent"),
+    "moved": ("serial", "from_parent", "to_parent"),
+    "replaced": ("parent", "part_number", "removed", "added"),
+    "changed": ("serial", "field", "old", "new"),
+}
+
+
+def generated_at(diff: Diff) -> str:
+    """The workbook's creation time: NEW's capture, so that the same data gives the same bytes."""
+    return diff.new.captured_at or diff.old.captured_at

@@ -240,6 +240,12 @@ class SnapshotSource:
     def captured_at(self) -> str:
         return str(self._snapshot.get("captured_at", ""))
 
+    def unit_serials(self) -> tuple[str, ...]:
+        """Every unit the snapshot holds, in full or in list form, sorted: the whole of it,
+        for `diff`. An optional capability (not in the `Source` interface), as a store may have.
+        """
+        return tuple(sorted(self._units.keys() | self._unit_list.keys()))
+
     async def get_unit(self, serial: str) -> Record:
         return self.unit_now(serial)
 
