@@ -33,6 +33,7 @@ from tracegraph.files import write_atomically
 from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
 from tracegraph.graph import build_graph
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
+from tracegraph.redact import Redactor
 from tracegraph.source import DEFAULT_API_URL, BatchFilters, Source, parse_iso
 from tracegraph.sources.snapshot import SnapshotSource
 
@@ -53,6 +54,7 @@ class Seeds:
     optional: tuple[str, ...]
     label: str  # what was asked, for titles: "unit SN-1", "batch CAP-2407"
     warnings: tuple[str, ...] = ()  # what the batches' records made known
+    batches: tuple[str, ...] = ()  # the batches the label names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,9 +155,10 @@ async def find_seeds(
     parts: list[str] = []
     members: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
     if batches or not filters.is_empty():
         found = await resolve_batches(source, batches, filters, concurrency=concurrency)
-        members, warnings = found.serials, found.warnings
+        members, warnings, numbers = found.serials, found.warnings, tuple(found.batches)
         label = describe_serials("batch", list(found.batches), "batches")
         if not filters.is_empty():
             label += f" (matching {filters.describe()})"
@@ -165,7 +168,7 @@ async def find_seeds(
         parts.append(describe_serials("unit", typed))
     if not parts:
         raise TracegraphError("name a serial number, a batch number or a batch filter")
-    return Seeds(typed, members, " and ".join(parts), warnings)
+    return Seeds(typed, members, " and ".join(parts), warnings, numbers)
 
 
 async def _crawl(
@@ -207,6 +210,7 @@ async def trace_async(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    redactor: Redactor | None = None,
 ) -> nx.DiGraph:
     """The genealogy graph of units, batches and filtered batches (see `trace`)."""
     connection = Connection(api_url, api_key, concurrency, timeout, retries, on_retry)
@@ -218,7 +222,18 @@ async def trace_async(
         "full_records": full_records,
     }
     genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
-    return build_graph(genealogy, seeds_label=seeds.label)
+    return genealogy_graph(genealogy, seeds, redactor)
+
+
+def genealogy_graph(genealogy: Genealogy, seeds: Seeds, redactor: Redactor | None) -> nx.DiGraph:
+    """The crawl's graph, with tokens for its identifiers when a `Redactor` is given."""
+    graph = build_graph(genealogy, seeds_label=seeds.label)
+    if redactor is None:
+        return graph
+    if redactor.batches:
+        for number in seeds.batches:
+            redactor.token(number, "batch")
+    return redactor.redact_graph(graph, genealogy)
 
 
 def trace(
@@ -237,6 +252,7 @@ def trace(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    redactor: Redactor | None = None,
 ) -> nx.DiGraph:
     """The genealogy of units and batches, as a `networkx.DiGraph` (parent -> child edges).
 
@@ -248,7 +264,8 @@ def trace(
     endpoint; `full_records` also fetches each in full, one request a unit,
     for the run that created it (`outcome`, `procedure`). `source` is a snapshot file or a
     `Source`; without one the API is read at `api_url` with `api_key` (by
-    default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`).
+    default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`). With a `Redactor`,
+    serials, unit ids, user and station names are keyed tokens everywhere.
 
         graph = tracegraph.trace("SN-0042", scope="up")
         graph = tracegraph.trace(batches=["CAP-2407"], source="evidence.json")
@@ -270,6 +287,7 @@ def trace(
             on_progress=on_progress,
             on_retry=on_retry,
             full_records=full_records,
+            redactor=redactor,
         )
     )
 
@@ -289,6 +307,7 @@ async def impact_async(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    redactor: Redactor | None = None,
 ) -> ImpactReport:
     """The recall impact of suspect batches and units (see `impact`)."""
     if Scope(scope) not in IMPACT_SCOPES:
@@ -301,11 +320,15 @@ async def impact_async(
         "full_records": full_records,
     }
     genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
-    graph = build_graph(genealogy, seeds_label=seeds.label)
+    graph = genealogy_graph(genealogy, seeds, redactor)
     # A suspect with no parent that the API lists children for is an assembly
     # (a finished product from a suspect batch): affected, holding itself.
     assemblies = [s for s, unit in genealogy.units.items() if unit_references(unit)[1]]
-    report = analyse_impact(graph, genealogy.seeds, seeds.label, assemblies)
+    suspects = list(genealogy.seeds)
+    if redactor is not None:
+        suspects = [redactor.token(s) for s in suspects]
+        assemblies = [redactor.token(s) for s in assemblies]
+    report = analyse_impact(graph, suspects, str(graph.graph["seeds"]), assemblies)
     return dataclasses.replace(report, graph=mark_impact(graph, report))
 
 
@@ -324,6 +347,7 @@ def impact(
     on_progress: Callable[[Progress], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
     full_records: bool = False,
+    redactor: Redactor | None = None,
 ) -> ImpactReport:
     """Where suspect batches and units went: the top-level units holding them.
 
@@ -331,7 +355,8 @@ def impact(
     of `serials` is a suspect; each is traced up to its top-level unit. The
     `ImpactReport` lists the affected top-level units (with the path down to
     each suspect), the loose suspects (built into nothing), and carries the
-    marked graph (`report.graph`) that `write` draws.
+    marked graph (`report.graph`) that `write` draws. With a `Redactor`, the
+    report and its graph name units by keyed tokens.
 
         report = tracegraph.impact(["CAP-2407"], source="samples/factory.json")
         print(len(report.affected), "products to recall")
@@ -352,6 +377,7 @@ def impact(
             on_progress,
             on_retry,
             full_records,
+            redactor,
         )
     )
 
