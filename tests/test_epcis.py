@@ -45,6 +45,13 @@ def assert_valid(document: Any) -> None:
     assert not errors, "\n".join(errors[:10])
 
 
+def checked(data: bytes) -> Any:
+    """The document, once GS1's schema has accepted it: every EPCIS document here is judged."""
+    document = json.loads(data)
+    assert_valid(document)
+    return document
+
+
 def events(document: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = document["epcisBody"]["eventList"]
     return found
@@ -89,7 +96,7 @@ def test_expected_epcis_passes_gs1_schema() -> None:
 
 def test_schema_checks_uri_format_so_an_invalid_parent_id_fails(small_graph: nx.DiGraph) -> None:
     # The proof that format checking is on: without rfc3987 this would validate.
-    document = json.loads(to_epcis(small_graph))
+    document = checked(to_epcis(small_graph))
     events(document)[0]["parentID"] = "not a uri"
     assert any("not a uri" in error for error in clients.epcis_errors(document))
 
@@ -118,7 +125,7 @@ def test_samples_genealogy_and_recall_impact_pass_gs1_schema(
 
 def test_hostile_serials_give_valid_uris_that_decode_to_the_serials() -> None:
     graph = hostile_graph()
-    document = json.loads(to_epcis(graph))
+    document = checked(to_epcis(graph))
     assert_valid(document)
     named = {uri for link in decoded_links(document) for uri in link}
     assert sorted(map(serial_of, named)) == sorted(HOSTILE_UNITS)
@@ -129,7 +136,7 @@ def test_hostile_serials_give_valid_uris_that_decode_to_the_serials() -> None:
 
 def test_events_decode_back_into_the_same_parent_child_links() -> None:
     graph = run_sync(_sample_graph())
-    document = json.loads(to_epcis(graph))
+    document = checked(to_epcis(graph))
     decoded = {(serial_of(p), serial_of(c)) for p, c in decoded_links(document)}
     assert decoded == set(graph.edges)
     assert len(decoded) == graph.number_of_edges() > 20
@@ -144,7 +151,7 @@ async def _sample_graph() -> nx.DiGraph:
 def test_one_assembling_event_per_parent_with_children_and_their_batches(
     small_graph: nx.DiGraph,
 ) -> None:
-    document = json.loads(to_epcis(small_graph))
+    document = checked(to_epcis(small_graph))
     assemblies = [e for e in events(document) if e["type"] == "AssociationEvent"]
     assert [(e["parentID"], e["action"], e["bizStep"]) for e in assemblies] == [
         ("urn:tracegraph:unit:DRN-1", "ADD", "assembling"),
@@ -160,7 +167,7 @@ def test_assembly_time_is_the_latest_created_at_of_parent_and_children() -> None
     factory = Factory().unit("TOP", created_at="2024-07-01T08:00:00Z")
     factory.unit("A", parent="TOP", created_at="2024-07-03T10:30:00+02:00")
     factory.unit("B", parent="TOP", created_at="2024-07-02T08:00:00Z")
-    document = json.loads(to_epcis(graph_of(factory, "TOP")))
+    document = checked(to_epcis(graph_of(factory, "TOP")))
     (assembly,) = [e for e in events(document) if e["type"] == "AssociationEvent"]
     assert (assembly["eventTime"], assembly["eventTimeZoneOffset"]) == (
         "2024-07-03T10:30:00.000+02:00",
@@ -173,7 +180,7 @@ def test_inspections_are_conformant_or_not_and_other_outcomes_give_none() -> Non
     factory = Factory().unit("TOP", outcome="PASS")
     factory.unit("A", parent="TOP", outcome="FAIL").unit("B", parent="TOP", outcome="ERROR")
     factory.unit("C", parent="TOP", outcome="")
-    document = json.loads(to_epcis(graph_of(factory, "TOP")))
+    document = checked(to_epcis(graph_of(factory, "TOP")))
     inspected = {
         serial_of(e["epcList"][0]): (e["bizStep"], e["disposition"])
         for e in events(document)
@@ -188,7 +195,7 @@ def test_inspections_are_conformant_or_not_and_other_outcomes_give_none() -> Non
 def test_last_run_outcome_when_present_is_the_inspection_shown() -> None:
     graph = graph_of(Factory().unit("TOP", outcome="PASS"), "TOP")
     graph.nodes["TOP"].update(last_run_outcome="FAIL", last_run_at="2024-09-01T12:00:00Z")
-    (event,) = events(json.loads(to_epcis(graph)))
+    (event,) = events(checked(to_epcis(graph)))
     assert (event["disposition"], event["eventTime"]) == (
         "non_conformant",
         "2024-09-01T12:00:00.000Z",
@@ -199,11 +206,11 @@ def test_last_run_outcome_when_present_is_the_inspection_shown() -> None:
 def test_same_data_same_bytes_and_ids_are_name_based_uuids(small_graph: nx.DiGraph) -> None:
     first = to_epcis(small_graph)
     assert first == to_epcis(build_graph_again())
-    ids = [e["eventID"] for e in events(json.loads(first))]
+    ids = [e["eventID"] for e in events(checked(first))]
     assert len(set(ids)) == len(ids)
     assert all(uuid.UUID(i.removeprefix("urn:uuid:")).version == 5 for i in ids)
     other = to_epcis(small_graph, "https://id.example.com/{serial}")
-    assert not set(ids) & {e["eventID"] for e in events(json.loads(other))}
+    assert not set(ids) & {e["eventID"] for e in events(checked(other))}
 
 
 def build_graph_again() -> nx.DiGraph:
@@ -222,7 +229,7 @@ def test_removed_links_become_delete_events_in_time_order() -> None:
         ("TOP", "OLD-1", "2024-08-01T09:00:00Z"),
         ("TOP", "OLD-3", "2024-08-02T09:00:00Z"),
     ]
-    document = json.loads(to_epcis(graph, removed=removed))
+    document = checked(to_epcis(graph, removed=removed))
     assert_valid(document)
     deletes = [e for e in events(document) if e.get("action") == "DELETE"]
     assert [(e["bizStep"], e["eventTime"], e["childEPCs"]) for e in deletes] == [
@@ -239,7 +246,7 @@ def test_removed_links_become_delete_events_in_time_order() -> None:
 
 def test_a_link_added_then_removed_decodes_to_no_link() -> None:
     graph = graph_of(Factory().unit("TOP").unit("A", parent="TOP"), "TOP")
-    document = json.loads(to_epcis(graph, removed=[("TOP", "A", "2030-01-01T00:00:00Z")]))
+    document = checked(to_epcis(graph, removed=[("TOP", "A", "2030-01-01T00:00:00Z")]))
     assert decoded_links(document) == set()
 
 
@@ -255,7 +262,7 @@ def test_removed_link_to_a_unit_outside_the_graph_needs_a_template_of_the_serial
 def test_removed_links_reach_the_exporter_through_the_export_options() -> None:
     graph = graph_of(Factory().unit("TOP"), "TOP")
     data = export(graph, "epcis", removed_links=[("TOP", "GONE", "2024-08-01T09:00:00Z")])
-    actions = [e["action"] for e in events(json.loads(data))]
+    actions = [e["action"] for e in events(checked(data))]
     assert actions == ["OBSERVE", "DELETE"]
 
 

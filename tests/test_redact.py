@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import itertools
 import json
 import re
 import shutil
@@ -120,6 +121,8 @@ def test_every_format_with_redact_holds_no_original_in_any_encoding(tmp_path: Pa
         assert "SECRET" not in text.upper(), name
         assert TOKEN.search(text), name
     assert "KEEP-1" in texts["unit.json"] and "KEEP-2" in texts["unit.csv"]  # batches are kept
+    for name in ("unit.jsonld", "impact.jsonld"):
+        assert not clients.epcis_errors(json.loads((tmp_path / name).read_text())), name
     assert "1 warning" in shown.output  # the 404 child's warning, redacted too
 
 
@@ -137,6 +140,7 @@ def test_samples_with_redact_name_no_serial_unit_id_user_or_station(tmp_path: Pa
         text = readable(path)
         leaks = {v for v in originals for form in encodings(v) if form in text}
         assert not leaks, (path.name, sorted(leaks)[:5])
+    assert not clients.epcis_errors(json.loads((tmp_path / "unit.jsonld").read_text()))
     assert {n["part_number"] for n in graph["nodes"]} == {
         a["part_number"] for _, a in plain.nodes(data=True)
     }
@@ -203,6 +207,8 @@ def test_same_serial_same_token_across_formats_and_runs_other_key_other_tokens(
         assert token in (tmp_path / f"a.{suffix}").read_text(encoding="utf-8-sig"), suffix
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     assert f"urn:tracegraph:unit:{token}" in (tmp_path / "a.jsonld").read_text()
+    for name in "abc":
+        assert not clients.epcis_errors(json.loads((tmp_path / f"{name}.jsonld").read_text()))
 
 
 def test_redacted_epcis_passes_gs1_schema(tmp_path: Path) -> None:
@@ -279,7 +285,8 @@ def test_key_file_with_a_trailing_line_break_is_the_same_key(tmp_path: Path) -> 
     key_file = tmp_path / "key"
     key_file.write_bytes(KEY.encode() + b"\n")
     maps = []
-    for name, extra, key in (("env", (), KEY), ("file", ("--redact-key-file", str(key_file)), None)):
+    from_file = ("--redact-key-file", str(key_file))
+    for name, extra, key in (("env", (), KEY), ("file", from_file, None)):
         done = run("unit", "DRN-X1-0001", "--source", str(SAMPLE), "--redact", *extra,
                    "--redact-map", str(tmp_path / f"{name}.csv"), "-q", key=key)  # fmt: skip
         assert done.exit_code == 0, done.output
@@ -297,7 +304,7 @@ def test_token_hides_prefix_and_length_and_depends_on_the_key() -> None:
     neighbours = [redactor.token(f"SN-{i:04d}") for i in range(200)]
     assert len(set(neighbours)) == 200
     # Serials sharing a prefix share no more of their tokens than chance would give.
-    shared = sum(a[2] == b[2] for a, b in zip(neighbours, neighbours[1:], strict=False))
+    shared = sum(a[2] == b[2] for a, b in itertools.pairwise(neighbours))
     assert shared < 30
     assert Redactor(KEY.encode()).token("A") == short != Redactor(OTHER_KEY.encode()).token("A")
     assert redactor.token("") == ""
