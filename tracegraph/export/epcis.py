@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import networkx as nx
+import orjson
 
 from tracegraph.errors import ExportError
 from tracegraph.graph import NODE_ATTRIBUTES
@@ -121,6 +122,14 @@ class EpcUriTemplate:
         return made
 
 
+def canonical(data: object) -> str:
+    """Compact JSON with sorted keys: the name an event's UUID is made from."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    except orjson.JSONEncodeError:  # a lone surrogate, in a graph built by hand
+        return json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+
+
 def event_time(text: object) -> tuple[datetime, str, str] | None:
     """A time from the data as (instant, RFC 3339 text, zone offset), or None if it is none."""
     if not isinstance(text, str) or not text.strip():
@@ -147,6 +156,7 @@ class _Events:
         self.template = template
         self.uris: dict[str, str] = {}
         self.owners: dict[str, str] = {}
+        self.times: dict[str, tuple[datetime, str, str] | None] = {}
         self.made: list[tuple[tuple[datetime, int, str], dict[str, Any]]] = []
         fallback = graph.graph.get("captured_at") or graph.graph.get("generated_at")
         self.fallback = event_time(fallback) or UNKNOWN_TIME
@@ -183,10 +193,14 @@ class _Events:
             facts.append(fact)
         return facts
 
+    def created(self, serial: str) -> tuple[datetime, str, str] | None:
+        if serial not in self.times:
+            self.times[serial] = event_time(self.graph.nodes[serial].get("created_at"))
+        return self.times[serial]
+
     def when(self, serials: Iterable[str]) -> tuple[datetime, str, str]:
         """The latest `created_at` among the units: the assembly cannot be older."""
-        times = [event_time(self.graph.nodes[s].get("created_at")) for s in serials]
-        known = [t for t in times if t is not None]
+        known = [t for t in map(self.created, serials) if t is not None]
         return max(known, key=lambda t: t[0]) if known else self.fallback
 
     def add(
@@ -195,8 +209,7 @@ class _Events:
         """Keep an event; its id is a name-based UUID of everything else it says."""
         body = {"type": event["type"], "eventTime": moment[1], "eventTimeZoneOffset": moment[2]}
         body.update(event)
-        content = json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
-        identified = {"eventID": f"urn:uuid:{uuid.uuid5(EVENT_IDS, content)}", **body}
+        identified = {"eventID": f"urn:uuid:{uuid.uuid5(EVENT_IDS, canonical(body))}", **body}
         self.made.append(((moment[0], rank, key), identified))
 
     def assemblies(self) -> None:
@@ -310,9 +323,8 @@ def to_epcis(
     events in time order.
     """
     document = epcis_document(graph, epc_uri, removed)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
+    try:  # orjson's indented output is the standard library's (see `json.to_json`), faster
+        return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    except orjson.JSONEncodeError:
         # A lone surrogate (crawls mend them, a graph built by hand may hold one): escaped.
         return (json.dumps(document, indent=2, ensure_ascii=True) + "\n").encode("ascii")
