@@ -82,6 +82,10 @@ class ExportOptions:
         if self.page is not None and self.page not in PAGES:
             raise ExportError(f"page must be one of {', '.join(PAGES)}, not {self.page!r}")
         EpcUriTemplate.parse(self.epc_uri)
+        links = tuple(tuple(link) for link in self.removed_links)
+        if any(len(link) != 3 or not all(isinstance(v, str) for v in link) for link in links):
+            raise ExportError("removed_links must be (parent, child, time) triples of text")
+        object.__setattr__(self, "removed_links", links)  # frozen, and hashable
 
     @classmethod
     def of(cls, **options: Any) -> ExportOptions:
