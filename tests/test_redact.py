@@ -123,6 +123,18 @@ def test_every_format_with_redact_holds_no_original_in_any_encoding(tmp_path: Pa
     assert "KEEP-1" in texts["unit.json"] and "KEEP-2" in texts["unit.csv"]  # batches are kept
     for name in ("unit.jsonld", "impact.jsonld"):
         assert not clients.epcis_errors(json.loads((tmp_path / name).read_text())), name
+    # The redacted files still open in their clients (the tokens are plain text).
+    from lxml import etree
+
+    clients.graphml_schema().assertValid(etree.parse(str(tmp_path / "unit.graphml")))
+    etree.parse(str(tmp_path / "impact.svg")), etree.parse(str(tmp_path / "unit.svg"))
+    names = subprocess.run(
+        [clients.graphviz(), "-Tjson0", str(tmp_path / "unit.dot")],
+        capture_output=True, check=True, text=True,
+    ).stdout  # fmt: skip
+    assert len(TOKEN.findall(names)) >= len(HOSTILE_SERIALS)
+    read = nx.node_link_graph(json.loads((tmp_path / "unit.json").read_text()), edges="edges")
+    assert read.number_of_nodes() == len(HOSTILE_SERIALS) + 2  # the root and the 404 child
     assert "1 warning" in shown.output  # the 404 child's warning, redacted too
 
 
