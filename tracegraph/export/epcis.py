@@ -67,8 +67,7 @@ class RemovedLink(NamedTuple):
 class EpcUriTemplate:
     """`https://id.example.com/{part_number}/{serial}`: a unit's URI from its attributes.
 
-    Every field is percent-encoded (RFC 3986, UTF-8), so any serial makes a
-    URI; literal braces are written `{{` and `}}`.
+    Every field is percent-encoded (RFC 3986, UTF-8), so any serial makes a URI.
     """
 
     template: str
