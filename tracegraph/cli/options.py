@@ -200,7 +200,7 @@ output_options = compose(
         "outputs",
         multiple=True,
         help="Output file, repeatable; the format comes from the extension "
-        "(.svg .html .png .pdf .dot .gv .graphml .json .csv .xlsx .mmd .txt); - is stdout.",
+        "(.svg .html .png .pdf .dot .gv .graphml .json .csv .xlsx .mmd .txt .jsonld); - is stdout.",
     ),
     click.option(
         "-f",
