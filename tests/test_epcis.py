@@ -192,15 +192,27 @@ def test_inspections_are_conformant_or_not_and_other_outcomes_give_none() -> Non
     }
 
 
-def test_last_run_outcome_when_present_is_the_inspection_shown() -> None:
-    graph = graph_of(Factory().unit("TOP", outcome="PASS"), "TOP")
-    graph.nodes["TOP"].update(last_run_outcome="FAIL", last_run_at="2024-09-01T12:00:00Z")
-    (event,) = events(checked(to_epcis(graph)))
-    assert (event["disposition"], event["eventTime"]) == (
-        "non_conformant",
-        "2024-09-01T12:00:00.000Z",
+def test_a_unit_read_in_list_form_shows_its_last_run_as_the_pictures_do() -> None:
+    graph = graph_of(Factory().unit("TOP", outcome="PASS").unit("A", parent="TOP"), "TOP")
+    graph.nodes["TOP"].update(
+        record="list",
+        last_run_outcome="FAIL",
+        last_run_at="2024-09-01T12:00:00Z",
+        last_run_procedure="Burn-in",
     )
-    assert "tg:procedure" not in event  # the procedure named is the creating run's
+    graph.nodes["A"].update(last_run_outcome="FAIL", last_run_at="2024-09-01T12:00:00Z")
+    inspected = {
+        serial_of(e["epcList"][0]): tuple(
+            e[k] for k in ("disposition", "eventTime", "tg:run", "tg:procedure")
+        )
+        for e in events(checked(to_epcis(graph)))
+        if e["type"] == "ObjectEvent"
+    }
+    assert inspected == {
+        "TOP": ("non_conformant", "2024-09-01T12:00:00.000Z", "latest", "Burn-in"),
+        # Read in full: the run that created it, as its picture shows.
+        "A": ("conformant", "2024-07-01T08:00:00.000Z", "created", "Final test"),
+    }
 
 
 def test_same_data_same_bytes_and_ids_are_name_based_uuids(small_graph: nx.DiGraph) -> None:

@@ -27,14 +27,14 @@ import networkx as nx
 import orjson
 
 from tracegraph.errors import ExportError
-from tracegraph.graph import NODE_ATTRIBUTES
+from tracegraph.graph import NODE_ATTRIBUTES, shown_outcome
 from tracegraph.source import parse_iso
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 NAMESPACE = "urn:tracegraph:epcis:"  # the `tg:` prefix: needs no domain of anyone's
 DEFAULT_EPC_URI = "urn:tracegraph:unit:{serial}"
 # Fields a template may name: the graph's node attributes, and `serial` for short.
-EPC_URI_FIELDS = (*NODE_ATTRIBUTES, "serial", "last_run_outcome", "last_run_at")
+EPC_URI_FIELDS = (*NODE_ATTRIBUTES, "serial")
 EVENT_IDS = uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE)
 DISPOSITIONS = {"PASS": "conformant", "FAIL": "non_conformant"}
 # When neither the units nor the graph say when (no created_at, no generated_at).
@@ -233,12 +233,14 @@ class _Events:
     def inspections(self) -> None:
         for serial in sorted(self.graph):
             attributes = self.graph.nodes[serial]
-            last = event_time(attributes.get("last_run_at"))
-            outcome, moment = str(attributes.get("outcome", "")), self.when([serial])
-            procedure = str(attributes.get("procedure", ""))
-            if last is not None and attributes.get("last_run_outcome"):
-                # The latest test known: the last run (issue 16), else the creating run.
-                outcome, moment, procedure = str(attributes["last_run_outcome"]), last, ""
+            # The run the pictures show too: the creating run of a unit read in
+            # full, else the latest run of its list form (at that run's start).
+            outcome, run = shown_outcome(attributes)
+            if run == "latest":
+                moment = event_time(attributes.get("last_run_at")) or self.when([serial])
+                procedure = str(attributes.get("last_run_procedure", ""))
+            else:
+                moment, procedure = self.when([serial]), str(attributes.get("procedure", ""))
             if outcome not in DISPOSITIONS:
                 continue  # no test, or one that ended without a verdict (ERROR, ABORTED…)
             event: dict[str, Any] = {
@@ -249,6 +251,7 @@ class _Events:
                 "disposition": DISPOSITIONS[outcome],
                 "tg:units": self.unit_facts([serial]),
                 "tg:outcome": outcome,
+                "tg:run": run,
             }
             if procedure:
                 event["tg:procedure"] = procedure
