@@ -21,7 +21,8 @@ from click.testing import CliRunner
 
 from tests import clients
 from tests.builders import HOSTILE_SERIALS, Factory
-from tests.conftest import SAMPLE, needs_graphviz
+from tests.conftest import API_KEY, SAMPLE, needs_graphviz
+from tests.tofupilot_server import TofuPilotServer
 from tracegraph.cli import main
 from tracegraph.crawl import crawl_genealogy
 from tracegraph.errors import TracegraphError
@@ -352,3 +353,20 @@ def test_warnings_naming_units_outside_the_graph_are_redacted() -> None:
     text = json.dumps([redacted.graph, list(redacted.nodes(data=True))])
     assert not any(s in text for s in ("TOP", "MID", "LOW", "GHOST", "unit-"))
     assert nx.is_isomorphic(graph, redacted)
+
+
+def test_a_crawl_of_the_api_in_pages_with_redact_names_no_unit(
+    server: TofuPilotServer, drones: dict[str, Any], tmp_path: Path
+) -> None:
+    made = outputs(tmp_path, "g", ("json", "jsonld", "csv"))
+    done = run("batch", "C1", "--redact", *made,
+               TOFUPILOT_API_URL=server.url, TOFUPILOT_API_KEY=API_KEY)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    originals = set(drones["units"]) | {u["id"] for u in drones["units"].values()}
+    originals |= {"Ada Operator", "Line-1"}
+    for path in sorted(tmp_path.iterdir()):
+        text = readable(path)
+        assert not {v for v in originals if v in text}, path.name
+    graph = json.loads((tmp_path / "g.json").read_text())
+    assert "list" in {n["record"] for n in graph["nodes"]}  # read in pages, not unit by unit
+    assert not clients.epcis_errors(json.loads((tmp_path / "g.jsonld").read_text()))
