@@ -118,6 +118,30 @@ def epcis_errors(document: Any) -> list[str]:
     ]
 
 
+def epcis2js_errors(paths: Sequence[Path]) -> dict[str, Any]:
+    """What epcis2.js's own `validateEpcisDocument` says of each file (Node runs it)."""
+    node = need("Node.js", shutil.which("node"), "apt-get install -y nodejs")
+    need("epcis2.js", (EPCIS_SCHEMA / "validator.js").exists() or None, "scripts/install --test")
+    script = (
+        "const { validateEpcisDocument } = require('epcis2.js');"
+        "const fs = require('fs'); const out = {};"
+        "for (const p of process.argv.slice(1)) {"
+        "  try { out[p] = validateEpcisDocument(JSON.parse(fs.readFileSync(p, 'utf8'))).errors; }"
+        "  catch (e) { out[p] = [String(e.message)]; } }"
+        "console.log(JSON.stringify(out));"
+    )
+    done = subprocess.run(
+        [node, "-e", script, *map(str, paths)],
+        cwd=CLIENTS / "epcis",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
 def render_mermaid(diagrams: Sequence[str], folder: Path, processes: int = 2) -> list[str]:
     """Each diagram rendered to SVG by the Mermaid CLI, in a few browser starts at once.
 

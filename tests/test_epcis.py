@@ -123,6 +123,19 @@ def test_samples_genealogy_and_recall_impact_pass_gs1_schema(
     assert len(events(document)) > 10
 
 
+def test_epcis2js_itself_accepts_the_samples_and_the_hostile_serials(tmp_path: Path) -> None:
+    paths = [tmp_path / "unit.jsonld", tmp_path / "hostile.jsonld", tmp_path / "bad.jsonld"]
+    done = cli("unit", "DRN-X1-0001", "--source", str(SAMPLE), "-o", str(paths[0]))
+    assert done.exit_code == 0, done.output
+    paths[1].write_bytes(to_epcis(hostile_graph()))
+    bad = json.loads(paths[0].read_text())
+    del events(bad)[0]["eventTime"]  # the judge must be able to say no
+    paths[2].write_text(json.dumps(bad))
+    verdicts = clients.epcis2js_errors(paths)
+    assert verdicts[str(paths[0])] == [] and verdicts[str(paths[1])] == []
+    assert verdicts[str(paths[2])]
+
+
 def test_hostile_serials_give_valid_uris_that_decode_to_the_serials() -> None:
     graph = hostile_graph()
     document = checked(to_epcis(graph))
