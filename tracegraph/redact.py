@@ -20,6 +20,7 @@ import networkx as nx
 
 from tracegraph.errors import TracegraphError
 from tracegraph.genealogy import Genealogy, reference_serial, unit_references
+from tracegraph.heap import collector_paused
 
 MIN_KEY_BYTES = 16
 TOKEN_PREFIX = "R-"
@@ -126,6 +127,10 @@ class Redactor:
     def redact_graph(self, graph: nx.DiGraph, genealogy: Genealogy | None = None) -> nx.DiGraph:
         """A copy of the genealogy graph with tokens for its identifiers: the same
         structure, attributes and counts; seeds and warnings rewritten."""
+        with collector_paused():  # hundreds of thousands of short-lived strings and dicts
+            return self._redacted(graph, genealogy)
+
+    def _redacted(self, graph: nx.DiGraph, genealogy: Genealogy | None) -> nx.DiGraph:
         if genealogy is not None:
             self.learn(genealogy)
         renamed = {serial: self.token(serial) for serial in graph}
