@@ -34,7 +34,7 @@ from tracegraph.export.epcis import (
     event_time,
 )
 from tracegraph.graph import build_graph
-from tracegraph.snapshot import SnapshotSource
+from tracegraph.sources.snapshot import SnapshotSource
 from tracegraph.tracing import run_sync
 
 DEFAULT_PREFIX = DEFAULT_EPC_URI.replace("{serial}", "")

@@ -28,7 +28,7 @@ from tracegraph.crawl import crawl_genealogy
 from tracegraph.errors import TracegraphError
 from tracegraph.graph import build_graph
 from tracegraph.redact import Redactor
-from tracegraph.snapshot import SnapshotSource, dump_snapshot
+from tracegraph.sources.snapshot import SnapshotSource, dump_snapshot
 from tracegraph.tracing import run_sync
 
 KEY = "correct horse battery staple"  # 28 bytes
