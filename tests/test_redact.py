@@ -370,3 +370,18 @@ def test_a_crawl_of_the_api_in_pages_with_redact_names_no_unit(
     graph = json.loads((tmp_path / "g.json").read_text())
     assert "list" in {n["record"] for n in graph["nodes"]}  # read in pages, not unit by unit
     assert not clients.epcis_errors(json.loads((tmp_path / "g.jsonld").read_text()))
+
+
+def test_a_unit_named_only_in_a_warning_is_redacted_too() -> None:
+    # The API answers for CHILD with the record of OTHER: the warning names OTHER,
+    # of which the crawl keeps no record.
+    snapshot = Factory().unit("TOP", batch="B-1").unit("CHILD", parent="TOP").snapshot()
+    other = dict(snapshot["units"]["CHILD"], serial_number="OTHER", id="unit-OTHER")
+    snapshot["units"]["CHILD"] = other
+    genealogy = run_sync(crawl_genealogy(SnapshotSource(snapshot), ["TOP"]))
+    graph = build_graph(genealogy, seeds_label="unit TOP")
+    assert any("'OTHER'" in w for w in graph.graph["warnings"])
+    redactor = Redactor(KEY.encode())
+    warnings = redactor.redact_graph(graph, genealogy).graph["warnings"]
+    assert not any(s in w for w in warnings for s in ("OTHER", "CHILD", "TOP"))
+    assert any(repr(redactor.token("OTHER")) in w for w in warnings)

@@ -12,8 +12,10 @@ Part numbers (and batch numbers, unless asked) are kept: a partner needs them.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hmac
+import re
 from collections.abc import Iterable, Sequence
 
 import networkx as nx
@@ -33,6 +35,9 @@ REDACTED_ATTRIBUTES = {
     "station": "station",
 }
 _DOMAIN = b"tracegraph redaction v1\x00"
+TOKEN = re.compile(r"R-[A-Z2-7]{13}")
+# A Python repr of a string, as warnings quote identifiers: 'SN-1', "it's".
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
 
 
 class Redactor:
@@ -117,6 +122,21 @@ class Redactor:
                 i += 1
         return "".join(out)
 
+    def quoted(self, text: str, kept: set[str]) -> str:
+        """`text` with every quoted identifier left a token: a warning may name a unit
+        the crawl kept no record of (the other unit an API answered with)."""
+
+        def swap(found: re.Match[str]) -> str:
+            try:
+                value = ast.literal_eval(found.group())
+            except (ValueError, SyntaxError):
+                return found.group()
+            if not isinstance(value, str) or not value or TOKEN.fullmatch(value) or value in kept:
+                return found.group()
+            return repr(self.token(value))
+
+        return _QUOTED.sub(swap, text)
+
     def _replacements(self) -> dict[str, str]:
         if self._table is None:
             table = {value: token for value, token in self.tokens.items()}
@@ -146,7 +166,12 @@ class Redactor:
         redacted = nx.DiGraph()
         redacted.graph.update(graph.graph)
         redacted.graph["seeds"] = self.text(str(graph.graph.get("seeds", "")))
-        redacted.graph["warnings"] = sorted({self.text(w) for w in graph.graph.get("warnings", ())})
+        kept = {str(a.get("part_number", "")) for a in graph.nodes.values()}
+        if not self.batches:
+            kept |= {str(a.get("batch", "")) for a in graph.nodes.values()}
+        redacted.graph["warnings"] = sorted(
+            {self.quoted(self.text(w), kept) for w in graph.graph.get("warnings", ())}
+        )
         redacted.graph["redacted"] = "serials, unit ids, users, stations" + (
             ", batches" if self.batches else ""
         )
