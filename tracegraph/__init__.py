@@ -50,6 +50,7 @@ from tracegraph.export import (
 from tracegraph.genealogy import Genealogy, Progress, Scope
 from tracegraph.graph import build_graph
 from tracegraph.impact import AffectedUnit, ImpactReport, analyse_impact, mark_impact
+from tracegraph.redact import Redactor
 from tracegraph.source import BatchFilters, Source, UnitFilters
 from tracegraph.sources.snapshot import RecordingSource, SnapshotSource
 from tracegraph.tracing import (
@@ -88,6 +89,7 @@ __all__ = [
     "NotFoundError",
     "Progress",
     "RecordingSource",
+    "Redactor",
     "RefusedError",
     "RetryPolicy",
     "Scope",

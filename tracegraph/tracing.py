@@ -35,6 +35,7 @@ from tracegraph.files import write_atomically
 from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
 from tracegraph.graph import build_graph
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
+from tracegraph.redact import Redactor
 from tracegraph.source import (
     DEFAULT_API_URL,
     BatchFilters,
@@ -64,6 +65,7 @@ class Seeds:
     optional: tuple[str, ...]
     label: str  # what was asked, for titles: "unit SN-1", "batch CAP-2407"
     warnings: tuple[str, ...] = ()  # what the batches' records made known
+    batches: tuple[str, ...] = ()  # the batches the label names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,9 +187,10 @@ async def find_seeds(
     parts: list[str] = []
     members: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
     if batches or not filters.is_empty():
         found = await resolve_batches(source, batches, filters, concurrency=concurrency)
-        members, warnings = found.serials, found.warnings
+        members, warnings, numbers = found.serials, found.warnings, tuple(found.batches)
         label = describe_serials("batch", list(found.batches), "batches")
         if not filters.is_empty():
             label += f" (matching {filters.describe()})"
@@ -197,7 +200,7 @@ async def find_seeds(
         parts.append(describe_serials("unit", typed))
     if not parts:
         raise TracegraphError("name a serial number, a batch number or a batch filter")
-    return Seeds(typed, members, " and ".join(parts), warnings)
+    return Seeds(typed, members, " and ".join(parts), warnings, numbers)
 
 
 async def _crawl(
@@ -241,6 +244,7 @@ async def trace_async(
     full_records: bool = False,
     store: str | None = None,
     as_of: str | datetime | None = None,
+    redactor: Redactor | None = None,
 ) -> nx.DiGraph:
     """The genealogy graph of units, batches and filtered batches (see `trace`)."""
     connection = Connection(
@@ -254,7 +258,18 @@ async def trace_async(
         "full_records": full_records,
     }
     genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
-    return build_graph(genealogy, seeds_label=seeds.label)
+    return genealogy_graph(genealogy, seeds, redactor)
+
+
+def genealogy_graph(genealogy: Genealogy, seeds: Seeds, redactor: Redactor | None) -> nx.DiGraph:
+    """The crawl's graph, with tokens for its identifiers when a `Redactor` is given."""
+    graph = build_graph(genealogy, seeds_label=seeds.label)
+    if redactor is None:
+        return graph
+    if redactor.batches:
+        for number in seeds.batches:
+            redactor.token(number, "batch")
+    return redactor.redact_graph(graph, genealogy)
 
 
 def trace(
@@ -275,6 +290,7 @@ def trace(
     full_records: bool = False,
     store: str | None = None,
     as_of: str | datetime | None = None,
+    redactor: Redactor | None = None,
 ) -> nx.DiGraph:
     """The genealogy of units and batches, as a `networkx.DiGraph` (parent -> child edges).
 
@@ -288,7 +304,8 @@ def trace(
     `Source`; `store` a store that `sync` filled (a SQLite path or a
     `postgresql://` URL), as it stood at `as_of` (ISO 8601; default: its
     latest sync); without either the API is read at `api_url` with `api_key`
-    (by default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`).
+    (by default `TOFUPILOT_API_URL` and `TOFUPILOT_API_KEY`). With a `Redactor`,
+    serials, unit ids, user and station names are keyed tokens everywhere.
 
         graph = tracegraph.trace("SN-0042", scope="up")
         graph = tracegraph.trace(batches=["CAP-2407"], source="evidence.json")
@@ -312,6 +329,7 @@ def trace(
             full_records=full_records,
             store=store,
             as_of=as_of,
+            redactor=redactor,
         )
     )
 
@@ -333,6 +351,7 @@ async def impact_async(
     full_records: bool = False,
     store: str | None = None,
     as_of: str | datetime | None = None,
+    redactor: Redactor | None = None,
 ) -> ImpactReport:
     """The recall impact of suspect batches and units (see `impact`)."""
     if Scope(scope) not in IMPACT_SCOPES:
@@ -347,11 +366,15 @@ async def impact_async(
         "full_records": full_records,
     }
     genealogy, seeds = await _crawl(source, connection, serials, batches, filters, crawl)
-    graph = build_graph(genealogy, seeds_label=seeds.label)
+    graph = genealogy_graph(genealogy, seeds, redactor)
     # A suspect with no parent that the API lists children for is an assembly
     # (a finished product from a suspect batch): affected, holding itself.
     assemblies = [s for s, unit in genealogy.units.items() if unit_references(unit)[1]]
-    report = analyse_impact(graph, genealogy.seeds, seeds.label, assemblies)
+    suspects = list(genealogy.seeds)
+    if redactor is not None:
+        suspects = [redactor.token(s) for s in suspects]
+        assemblies = [redactor.token(s) for s in assemblies]
+    report = analyse_impact(graph, suspects, str(graph.graph["seeds"]), assemblies)
     return dataclasses.replace(report, graph=mark_impact(graph, report))
 
 
@@ -372,6 +395,7 @@ def impact(
     full_records: bool = False,
     store: str | None = None,
     as_of: str | datetime | None = None,
+    redactor: Redactor | None = None,
 ) -> ImpactReport:
     """Where suspect batches and units went: the top-level units holding them.
 
@@ -379,7 +403,8 @@ def impact(
     of `serials` is a suspect; each is traced up to its top-level unit. The
     `ImpactReport` lists the affected top-level units (with the path down to
     each suspect), the loose suspects (built into nothing), and carries the
-    marked graph (`report.graph`) that `write` draws.
+    marked graph (`report.graph`) that `write` draws. With a `Redactor`, the
+    report and its graph name units by keyed tokens.
 
         report = tracegraph.impact(["CAP-2407"], source="samples/factory.json")
         print(len(report.affected), "products to recall")
@@ -402,6 +427,7 @@ def impact(
             full_records,
             store,
             as_of,
+            redactor,
         )
     )
 

@@ -35,6 +35,7 @@ from tracegraph.export import DIFF_FORMATS
 from tracegraph.export.diff import diff_summary, diff_warnings
 from tracegraph.export.escape import terminal_text
 from tracegraph.export.impact import impact_summary
+from tracegraph.export.options import ExportOptions
 from tracegraph.genealogy import Scope
 from tracegraph.source import Source, UnitFilters
 from tracegraph.sources.snapshot import RecordingSource
@@ -87,6 +88,21 @@ def warnings_of(graph: nx.DiGraph | None) -> list[str]:
     return list(graph.graph.get("warnings", [])) if graph is not None else []
 
 
+def note_unredacted_snapshot(run: Run) -> None:
+    if run.redactor is not None and run.save_snapshot:
+        echo_err(
+            f"Note: the snapshot {run.save_snapshot} is not redacted: it is the evidence, "
+            "with the original serials, ids and names"
+        )
+
+
+def export_options(run: Run) -> ExportOptions:
+    """The export options, with --title's identifiers redacted as the graph's are."""
+    if run.redactor is None:
+        return run.export
+    return dataclasses.replace(run.export, title=run.redactor.text(run.export.title))
+
+
 def genealogy_command(run: Run, serials: Sequence[str], batches: Sequence[str]) -> None:
     """The shared pipeline of `unit` and `batch`."""
     with error_edge(run.verbose):
@@ -95,7 +111,9 @@ def genealogy_command(run: Run, serials: Sequence[str], batches: Sequence[str]) 
             run.format_name,
             save_snapshot=run.save_snapshot,
             source_file=run.source_file,
+            redact_map=run.redact_map,
         )
+        note_unredacted_snapshot(run)
         graph, recorder = in_source(
             run,
             lambda source, progress: trace_async(
@@ -109,9 +127,10 @@ def genealogy_command(run: Run, serials: Sequence[str], batches: Sequence[str]) 
                 max_units=run.max_units,
                 on_progress=progress,
                 full_records=run.full_records,
+                redactor=run.redactor,
             ),
         )
-        deliver(plan, graph, run.export, recorder)
+        deliver(plan, graph, export_options(run), recorder, run.redactor)
         report_warnings(warnings_of(graph), run.quiet)
     if run.strict and warnings_of(graph):
         sys.exit(3)
@@ -229,7 +248,9 @@ def impact(
             report=True,
             save_snapshot=run.save_snapshot,
             source_file=run.source_file,
+            redact_map=run.redact_map,
         )
+        note_unredacted_snapshot(run)
         report, recorder = in_source(
             run,
             lambda source, progress: impact_async(
@@ -242,9 +263,10 @@ def impact(
                 max_units=run.max_units,
                 on_progress=progress,
                 full_records=run.full_records,
+                redactor=run.redactor,
             ),
         )
-        deliver(plan, report, run.export, recorder)
+        deliver(plan, report, export_options(run), recorder, run.redactor)
         # The summary is the command's answer: on stdout, unless an output took stdout.
         on_stdout = plan.stdout_formats
         if not on_stdout or ("summary" not in on_stdout and not run.quiet):

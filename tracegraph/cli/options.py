@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import click
 
 from tracegraph.crawl import DEFAULT_CONCURRENCY, DEFAULT_MAX_UNITS
-from tracegraph.export import format_names
+from tracegraph.errors import TracegraphError
+from tracegraph.export import DEFAULT_EPC_URI, format_names
 from tracegraph.export.options import (
     COLLAPSE,
     COLOR_BY,
@@ -23,6 +24,7 @@ from tracegraph.export.options import (
     ExportOptions,
 )
 from tracegraph.genealogy import Scope
+from tracegraph.redact import Redactor
 from tracegraph.source import DEFAULT_API_URL, BatchFilters, parse_iso
 from tracegraph.tracing import Connection
 
@@ -238,6 +240,37 @@ picture_options = compose(
         help="PDF and PNG: fit the picture on one page of this paper, with margins.",
     ),
     click.option("--title", help="Pictures: this heading instead of what was asked."),
+    click.option(
+        "--epc-uri",
+        metavar="TEMPLATE",
+        default=DEFAULT_EPC_URI,
+        show_default=True,
+        help="EPCIS (.jsonld): each unit's URI, from its attributes ({serial}, "
+        "{part_number}, {revision}, {batch}, {unit_id}...), each percent-encoded; "
+        "e.g. https://id.example.com/{part_number}/{serial}.",
+    ),
+    click.option(
+        "--redact",
+        is_flag=True,
+        help="Keyed tokens instead of serial numbers, unit ids, user and station names, in "
+        "every output; the key comes from TRACEGRAPH_REDACT_KEY or --redact-key-file.",
+    ),
+    click.option(
+        "--redact-key-file",
+        type=click.Path(dir_okay=False),
+        help="With --redact: read the key (16 bytes or more) from this file.",
+    ),
+    click.option(
+        "--redact-batches",
+        is_flag=True,
+        help="With --redact: batch numbers become tokens too (part numbers are always kept).",
+    ),
+    click.option(
+        "--redact-map",
+        type=click.Path(dir_okay=False),
+        help="With --redact: write kind, value and token of every token to this CSV, "
+        "for the key's owner.",
+    ),
     click.option("--no-legend", is_flag=True, help="Pictures: no key of colours and marks."),
 )
 
@@ -260,7 +293,7 @@ output_options = compose(
         "outputs",
         multiple=True,
         help="Output file, repeatable; the format comes from the extension "
-        "(.svg .html .png .pdf .dot .gv .graphml .json .csv .xlsx .mmd .txt); - is stdout.",
+        "(.svg .html .png .pdf .dot .gv .graphml .json .csv .xlsx .mmd .txt .jsonld); - is stdout.",
     ),
     click.option(
         "-f",
@@ -282,6 +315,60 @@ def wants_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
+REDACT_KEY_VARIABLE = "TRACEGRAPH_REDACT_KEY"
+
+
+def redaction_key(key_file: str | None) -> bytes:
+    """The key: the file's bytes (one trailing line break dropped), else the variable's."""
+    if key_file:
+        try:
+            with open(key_file, "rb") as opened:
+                key = opened.read()
+        except OSError as error:
+            raise click.UsageError(
+                f"cannot read --redact-key-file {key_file!r}: {error.strerror}"
+            ) from None
+        return key[:-2] if key.endswith(b"\r\n") else key.removesuffix(b"\n")
+    key_text = os.environ.get(REDACT_KEY_VARIABLE)
+    if not key_text:
+        raise click.UsageError(
+            f"--redact needs a key: set {REDACT_KEY_VARIABLE} or give --redact-key-file"
+        )
+    return key_text.encode("utf-8", "surrogateescape")
+
+
+def parse_redactor(get: Callable[[str], Any]) -> Redactor | None:
+    """The `Redactor` the --redact options ask for, or None; usage errors for what cannot be."""
+    if not get("redact"):
+        for name in ("redact_key_file", "redact_batches", "redact_map"):
+            if get(name):
+                raise click.UsageError(f"--{name.replace('_', '-')} needs --redact")
+        return None
+    try:
+        return Redactor(redaction_key(get("redact_key_file")), batches=bool(get("redact_batches")))
+    except TracegraphError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def parse_export(get: Callable[..., Any]) -> ExportOptions:
+    """The export options; a usage error for an --epc-uri that cannot be a template."""
+    try:
+        return ExportOptions(
+            collapse=get("collapse", "auto"),
+            layout=get("layout", "auto"),
+            layout_timeout=get("layout_timeout", DEFAULT_LAYOUT_TIMEOUT),
+            legend=not get("no_legend"),
+            title=get("title") or "",
+            color_by=get("color_by", "part"),
+            rankdir=get("rankdir", "TB"),
+            page=get("page"),
+            colour=wants_colour(),
+            epc_uri=get("epc_uri") or DEFAULT_EPC_URI,
+        )
+    except TracegraphError as error:
+        raise click.UsageError(str(error)) from None
+
+
 @dataclass(frozen=True)
 class Run:
     """Everything a command was told, parsed."""
@@ -297,6 +384,8 @@ class Run:
     outputs: tuple[str, ...]
     format_name: str | None
     export: ExportOptions
+    redactor: Redactor | None
+    redact_map: str | None
     strict: bool
     quiet: bool
     verbose: bool
@@ -333,17 +422,9 @@ class Run:
             save_snapshot=get("save_snapshot"),
             outputs=tuple(get("outputs", ())),
             format_name=get("format_name"),
-            export=ExportOptions(
-                collapse=get("collapse", "auto"),
-                layout=get("layout", "auto"),
-                layout_timeout=get("layout_timeout", DEFAULT_LAYOUT_TIMEOUT),
-                legend=not get("no_legend"),
-                title=get("title") or "",
-                color_by=get("color_by", "part"),
-                rankdir=get("rankdir", "TB"),
-                page=get("page"),
-                colour=wants_colour(),
-            ),
+            export=parse_export(get),
+            redactor=parse_redactor(get),
+            redact_map=get("redact_map"),
             strict=bool(get("strict")),
             quiet=bool(get("quiet")),
             verbose=bool(get("verbose")),

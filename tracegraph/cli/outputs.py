@@ -16,10 +16,12 @@ from tracegraph.cli.terminal import echo_err
 from tracegraph.diff import Diff
 from tracegraph.errors import ExportError, TracegraphWarning
 from tracegraph.export import diff_format_for, extension_disagrees, format_for
+from tracegraph.export.csv import csv_text
 from tracegraph.export.graphviz import find_dot
 from tracegraph.export.options import ExportOptions
 from tracegraph.files import write_atomically
 from tracegraph.impact import ImpactReport
+from tracegraph.redact import Redactor
 from tracegraph.sources.snapshot import RecordingSource, dump_snapshot
 from tracegraph.tracing import render
 
@@ -43,6 +45,7 @@ class Plan:
 
     targets: list[Target]
     save_snapshot: str | None
+    redact_map: str | None = None
 
     @property
     def stdout_formats(self) -> set[str]:
@@ -98,20 +101,24 @@ def plan_outputs(
     source_file: str | None = None,
     diff: bool = False,
     also_read: tuple[str, ...] = (),
+    redact_map: str | None = None,
 ) -> Plan:
     """Check every output before the crawl starts, so a typo costs no crawl.
 
     `diff`: the outputs of `tracegraph diff`, which reads `also_read` too.
     """
     targets = _targets(outputs, format_name, report, diff)
-    paths = [t.path for t in targets if t.path != "-"] + ([save_snapshot] if save_snapshot else [])
+    paths = [t.path for t in targets if t.path != "-"]
+    paths += [path for path in (save_snapshot, redact_map) if path]
     if len({os.path.abspath(p) for p in paths}) < len(paths):
-        raise click.UsageError("the same file is named twice among -o and --save-snapshot")
+        raise click.UsageError(
+            "the same file is named twice among -o, --save-snapshot and --redact-map"
+        )
     for path in paths:
         _check_path(path, source_file, also_read)
     if any(t.fmt in GRAPHVIZ_FORMATS for t in targets):
         find_dot()
-    return Plan(targets, save_snapshot)
+    return Plan(targets, save_snapshot, redact_map)
 
 
 def deliver(
@@ -119,10 +126,13 @@ def deliver(
     result: nx.DiGraph | ImpactReport | Diff,
     options: ExportOptions,
     recorder: RecordingSource | None = None,
+    redactor: Redactor | None = None,
 ) -> None:
     """Render every output in memory, then write them all (stdout last).
 
     What an exporter warns about (a PNG scaled down to fit) is printed as a warning.
+    The snapshot is what the API sent, never redacted; the redaction map is
+    the `redactor`'s tokens.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TracegraphWarning)
@@ -137,10 +147,17 @@ def deliver(
     files = {t.path: data for t, data in rendered if t.path != "-"}
     if recorder is not None and plan.save_snapshot:
         files[plan.save_snapshot] = dump_snapshot(recorder.snapshot(recorder.captured_at)).encode()
+    if redactor is not None and plan.redact_map:
+        files[plan.redact_map] = redaction_map(redactor).encode("utf-8")
     write_atomically(files)
     for target, data in rendered:
         if target.path == "-":
             write_stdout(data)
+
+
+def redaction_map(redactor: Redactor) -> str:
+    """Every token and what it stands for, as CSV for the key's owner."""
+    return csv_text(("kind", "value", "token"), redactor.map_rows())
 
 
 def write_stdout(data: bytes) -> None:

@@ -13,6 +13,7 @@ from tracegraph.errors import ExportError
 from tracegraph.export.csv import to_csv
 from tracegraph.export.diff import diff_csv, diff_json, diff_summary
 from tracegraph.export.dot import to_dot
+from tracegraph.export.epcis import DEFAULT_EPC_URI, RemovedLink, epcis_document, to_epcis
 from tracegraph.export.graphml import to_graphml
 from tracegraph.export.graphviz import to_pdf, to_png, to_svg
 from tracegraph.export.html import to_html
@@ -27,15 +28,18 @@ from tracegraph.impact import ImpactReport
 
 __all__ = [
     "ALIASES",
+    "DEFAULT_EPC_URI",
     "DIFF_FORMATS",
     "EXPORTERS",
     "REPORTS",
     "ExportOptions",
+    "RemovedLink",
     "diff_csv",
     "diff_format_for",
     "diff_json",
     "diff_summary",
     "diff_xlsx",
+    "epcis_document",
     "export",
     "export_diff",
     "export_with",
@@ -48,6 +52,7 @@ __all__ = [
     "impact_xlsx",
     "to_csv",
     "to_dot",
+    "to_epcis",
     "to_graphml",
     "to_html",
     "to_json",
@@ -88,6 +93,7 @@ EXPORTERS: dict[str, Exporter] = {
     "csv": _data(to_csv),
     "mmd": to_mermaid,
     "xlsx": _data(to_xlsx),
+    "epcis": lambda graph, options: to_epcis(graph, options.epc_uri, options.removed_links),
 }
 # The recall impact report's own formats; in `impact`, .csv .json .xlsx .txt mean these.
 REPORTS: dict[str, Callable[[ImpactReport], str | bytes]] = {
@@ -116,8 +122,9 @@ EXTENSIONS = {
     ".csv": "csv",
     ".mmd": "mmd",
     ".xlsx": "xlsx",
+    ".jsonld": "epcis",
 }
-ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd"}
+ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd", "jsonld": "epcis"}
 _FAMILY = {
     **{"impact-csv": "csv", "impact-json": "json", "impact-xlsx": "xlsx", "summary": "txt"},
     **{"diff-csv": "csv", "diff-json": "json", "diff-xlsx": "xlsx", "diff-summary": "txt"},

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tracegraph.errors import ExportError
+from tracegraph.export.epcis import DEFAULT_EPC_URI, EpcUriTemplate
 
 DEFAULT_LAYOUT_TIMEOUT = 600.0  # seconds; dot's layout time grows much faster than linearly
 
@@ -45,6 +47,9 @@ class ExportOptions:
     colours stand for. `rankdir`: `TB` (top down) or `LR` (left to right).
     `page`: the paper PDF and PNG are fitted to (`A4`, `A3-landscape`...);
     None: as big as the picture. `colour`: ANSI colours in the text tree.
+    EPCIS: `epc_uri`, the template of each unit's URI (`--epc-uri`), and
+    `removed_links`, `(parent, child, time)` links taken apart (from a store's
+    history or a diff), written as DELETE events.
     """
 
     collapse: str = "auto"
@@ -56,6 +61,8 @@ class ExportOptions:
     rankdir: str = "TB"
     page: str | None = None
     colour: bool = False
+    epc_uri: str = DEFAULT_EPC_URI
+    removed_links: Sequence[Sequence[str]] = ()
 
     def __post_init__(self) -> None:
         if self.collapse not in COLLAPSE:
@@ -74,6 +81,11 @@ class ExportOptions:
                 raise ExportError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
         if self.page is not None and self.page not in PAGES:
             raise ExportError(f"page must be one of {', '.join(PAGES)}, not {self.page!r}")
+        EpcUriTemplate.parse(self.epc_uri)
+        links = tuple(tuple(link) for link in self.removed_links)
+        if any(len(link) != 3 or not all(isinstance(v, str) for v in link) for link in links):
+            raise ExportError("removed_links must be (parent, child, time) triples of text")
+        object.__setattr__(self, "removed_links", links)  # frozen, and hashable
 
     @classmethod
     def of(cls, **options: Any) -> ExportOptions:
