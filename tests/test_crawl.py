@@ -552,3 +552,19 @@ def test_a_bulk_crawl_replays_from_its_snapshot_byte_for_byte(tmp_path: Path) ->
     for one, other in zip(outputs, replayed, strict=True):
         assert one.read_bytes() == other.read_bytes(), one.name
     assert '"last_run_outcome": "PASS"' in outputs[0].read_text()
+
+
+def test_a_snapshot_recorded_in_pages_answers_another_scope(tmp_path: Path) -> None:
+    from tests.running import tracegraph as run_tracegraph
+
+    saved = tmp_path / "tree.json"
+    with TofuPilotServer(bike_factory().snapshot(), api_key=API_KEY) as server:
+        assert run_tracegraph("unit", "CELL-111", "--save-snapshot", str(saved), "-q",
+                              server=server).code == 0  # fmt: skip
+    # The tree read BIKE-1 in list form only; the walk up keeps that form for the top.
+    run = run_tracegraph("unit", "CELL-111", "--scope", "up", "--source", str(saved), "-f",
+                         "json", "-o", "-")  # fmt: skip
+    assert run.code == 0, run.err
+    nodes = {n["id"]: n for n in json.loads(run.out)["nodes"]}
+    assert set(nodes) == {"CELL-111", "MOD-11", "PACK-1", "BIKE-1"}
+    assert nodes["BIKE-1"]["record"] == "list" and nodes["BIKE-1"]["last_run_outcome"] == "PASS"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 
-from tracegraph.errors import NotFoundError, RefusedError
+from tracegraph.errors import NotFoundError, RefusedError, SnapshotError
 from tracegraph.genealogy import Ledger, Progress, reference_serial, unit_references
 from tracegraph.source import Record, Source
 from tracegraph.walk_levels import read_level, too_many
@@ -68,13 +68,21 @@ class WalkUp:
             found = len(self.ledger.units) + len(self.ledger.missing)
             self.on_progress(Progress(found, 0, queued, self.ledger.requests))
 
-    async def _fetch_one(self, serial: str) -> Record | NotFoundError | RefusedError:
+    async def _fetch_one(self, serial: str) -> Record | NotFoundError | RefusedError | None:
+        """The full record of a top; None when a snapshot holds only its list form.
+
+        A snapshot recorded by a crawl in pages of another scope read the top in
+        list form only: the list form stays, as it would for a top whose full
+        record the API refused.
+        """
         async with self.slots:
             self.ledger.requests += 1
             try:
                 return await self.source.get_unit(serial)
             except (NotFoundError, RefusedError) as error:
                 return error
+            except SnapshotError:
+                return None
 
     async def _look_up(self, serials: Sequence[str]) -> None:
         """Records for a level: in bulk, then one by one for what the list did not return."""
