@@ -104,6 +104,7 @@ class TofuPilotServer:
         self._in_flight = 0
         self._lock = threading.Lock()
         self._injections: list[_Injection] = []
+        self._selections: dict[str, tuple[Any, list[Any]]] = {}  # _selected
         self._fail_every = 0  # fail_share
         self._counted = 0
         self.faults = 0
@@ -270,21 +271,44 @@ class TofuPilotServer:
         cursor = _one_int(query, "cursor", 0, 0, None)
         if self.page_size is not None:
             limit = min(limit, self.page_size)
+        sort_by = _one_choice(query, "sort_by", ("serial_number", "created_at"), "serial_number")
+        descending = _one_choice(query, "sort_order", ("asc", "desc"), "asc") == "desc"
         if "serial_numbers" in query:
             found = [self._find_unit(s) for s in dict.fromkeys(query["serial_numbers"])]
             units = [u for u in found if u is not None]
+            units.sort(key=lambda u: (str(u[sort_by]), str(u["serial_number"])), reverse=descending)
         else:
-            units = [u for s, u in self._units.items() if s not in self._missing]
-            units = [u for u in units if _unit_selected(u, query)]
-        sort_by = _one_choice(query, "sort_by", ("serial_number", "created_at"), "serial_number")
-        descending = _one_choice(query, "sort_order", ("asc", "desc"), "asc") == "desc"
-        units.sort(key=lambda u: (str(u[sort_by]), str(u["serial_number"])), reverse=descending)
+            units = self._selected(query, sort_by, descending)
         page = units[cursor : cursor + limit]
         has_more = cursor + limit < len(units)
         return {
             "data": [_unit_list_item(unit) for unit in page],
             "meta": {"has_more": has_more, "next_cursor": cursor + limit if has_more else None},
         }
+
+    def _selected(
+        self, query: Mapping[str, list[str]], sort_by: str, descending: bool
+    ) -> list[Any]:
+        """Every unit the filters select, sorted; kept for the pages that follow (a sync
+        reads a thousand pages of one query)."""
+        # Keyed by the query and the data (a test that edits units in place between syncs
+        # makes a new snapshot, or changes the count).
+        key = repr(
+            (
+                sorted((k, v) for k, v in query.items() if k not in ("cursor", "limit")),
+                len(self._units),
+            )
+        )
+        with self._lock:
+            cached = self._selections.get(key)
+            if cached is not None and cached[0] is self._units:
+                return cached[1]
+        units = [u for s, u in self._units.items() if s not in self._missing]
+        units = [u for u in units if _unit_selected(u, query)]
+        units.sort(key=lambda u: (str(u[sort_by]), str(u["serial_number"])), reverse=descending)
+        with self._lock:
+            self._selections[key] = (self._units, units)
+        return units
 
     def _list_batches(self, raw_query: str) -> dict[str, Any]:
         query = parse_qs(raw_query, keep_blank_values=True)

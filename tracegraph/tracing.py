@@ -49,7 +49,7 @@ from tracegraph.sources.snapshot import SnapshotSource
 if TYPE_CHECKING:  # networkx belongs to graph.py and export/; here it only names a type
     import networkx as nx
 
-    from tracegraph.sync import SyncResult
+    from tracegraph.syncing import SyncResult
 
 T = TypeVar("T")
 Filters = BatchFilters | Mapping[str, Any] | None
@@ -487,7 +487,7 @@ async def sync_async(
 ) -> SyncResult:
     """Read the units `filters` select (all of them without) into `store` (see `sync`)."""
     from tracegraph.sources.store import Store  # sqlite3, psycopg: only here
-    from tracegraph.sync import sync_store
+    from tracegraph.syncing import sync_store
 
     if connection is None:
         connection = Connection(api_url, api_key, concurrency, timeout, retries)
@@ -527,7 +527,7 @@ def sync(
     Each sync is one transaction; `result.sync` is its row (counts, requests,
     seconds) and `result.summary()` says it in a line.
 
-        result = tracegraph.sync("tracegraph.db")
+        result = tracegraph.syncing("tracegraph.db")
         graph = tracegraph.trace("SN-0042", store="tracegraph.db")
     """
     return run_sync(

@@ -1,6 +1,6 @@
 """The genealogy store: a workspace's units and links over time, in SQLite or PostgreSQL.
 
-`tracegraph sync` fills it (`tracegraph.sync`); `--store` reads it. Nothing is
+`tracegraph sync` fills it (`tracegraph.syncing`); `--store` reads it. Nothing is
 overwritten: each unit's attributes and each parent -> child link is a row
 valid from the sync that first saw it to the sync that no longer did
 (`valid_to`, NULL while current). Each sync is one transaction and one row of

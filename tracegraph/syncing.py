@@ -92,18 +92,37 @@ class _Pass:
 
     def take(self, records: list[Record]) -> None:
         for record in records:
-            record, mended = mend_text(record)
             serial = reference_serial(record)
             if not serial:
                 continue
-            if mended:
-                self.warnings.append(unsound_text_warning(f"unit {serial!r}"))
             self.listed.setdefault(serial, record)
             parent, children = unit_references(record)
             for reference in [parent, *children] if parent else children:
                 named = reference_serial(reference)
                 if named:
                     self.named.add(named)
+
+    def rows(self, runs: dict[str, tuple[str, str]]) -> tuple[dict[str, UnitRow], dict[str, str]]:
+        """Each unit's stored row and its parent, text that is not Unicode mended.
+
+        Only the text the store keeps is looked at (the one policy of
+        `source.mend_text`, with a warning naming the unit): walking whole
+        records cost a second a 10,000 units.
+        """
+        units: dict[str, UnitRow] = {}
+        parents: dict[str, str] = {}
+        for serial, record in self.listed.items():
+            row, mended = mend_text(unit_row(record, runs.get(serial)))
+            spelled, mended_serial = mend_text(serial)
+            named = reference_serial(record.get("parent"))
+            if named:
+                parent, mended_parent = mend_text(named)
+                parents[spelled] = parent
+                mended = mended or mended_parent
+            if mended or mended_serial:
+                self.warnings.append(unsound_text_warning(f"unit {spelled!r}"))
+            units[spelled] = row
+        return units, parents
 
     async def absent(self) -> None:
         """The units pages named but did not hold, looked up in pages."""
@@ -164,12 +183,7 @@ async def sync_store(
             on_progress(Progress(len(reading.listed), 0, 0, reading.requests))
     await reading.absent()
     runs = await reading.creating_runs(store.creating_runs())
-    units = {s: unit_row(r, runs.get(s)) for s, r in reading.listed.items()}
-    parents = {
-        serial: parent
-        for serial, record in reading.listed.items()
-        if (parent := reference_serial(record.get("parent")))
-    }
+    units, parents = reading.rows(runs)
     requests = requests_sent() if requests_sent is not None else reading.requests
     record, _ = store.record_sync(
         Observation(units, parents, _covers(filters)),
