@@ -78,68 +78,67 @@ def _covers(filters: UnitFilters) -> Callable[[dict[str, str]], bool] | None:
     return covered
 
 
-class _Pass:
-    """The records one sync reads, kept compact (a row a unit) as pages arrive."""
+_RUN = (UNIT_FIELDS.index("outcome"), UNIT_FIELDS.index("procedure"))
+_FULL = UNIT_FIELDS.index("full_record")
 
-    def __init__(self, source: Any, store: Store, concurrency: int) -> None:
+
+class _Pass:
+    """What one sync reads, kept compact as pages arrive: a row and a parent a unit.
+
+    Only the text the store keeps is mended (the one policy of
+    `source.mend_text`, with a warning naming the unit): walking whole records
+    cost a second a 10,000 units, and keeping them cost memory.
+    """
+
+    def __init__(self, source: Any, concurrency: int) -> None:
         self.source = source
-        self.store = store
         self.slots = asyncio.Semaphore(max(1, concurrency))
-        self.listed: dict[str, Record] = {}  # serial -> its list record (until rows are made)
+        self.rows: dict[str, UnitRow] = {}
+        self.parents: dict[str, str] = {}  # child -> parent
+        self.in_full: set[str] = set()  # units whose creating run a live crawl reads
         self.named: set[str] = set()  # serials pages referred to
         self.requests = 0
         self.warnings: list[str] = []
 
     def take(self, records: list[Record]) -> None:
         for record in records:
-            serial = reference_serial(record)
-            if not serial:
+            named = reference_serial(record)
+            if not named:
                 continue
-            self.listed.setdefault(serial, record)
+            serial, mended = mend_text(named)
+            if serial in self.rows:
+                continue  # a page shifted by a deletion repeats a unit
+            row, mended_row = mend_text(unit_row(record))
+            self.rows[serial] = row
             parent, children = unit_references(record)
             for reference in [parent, *children] if parent else children:
-                named = reference_serial(reference)
-                if named:
-                    self.named.add(named)
-
-    def rows(self, runs: dict[str, tuple[str, str]]) -> tuple[dict[str, UnitRow], dict[str, str]]:
-        """Each unit's stored row and its parent, text that is not Unicode mended.
-
-        Only the text the store keeps is looked at (the one policy of
-        `source.mend_text`, with a warning naming the unit): walking whole
-        records cost a second a 10,000 units.
-        """
-        units: dict[str, UnitRow] = {}
-        parents: dict[str, str] = {}
-        for serial, record in self.listed.items():
-            row, mended = mend_text(unit_row(record, runs.get(serial)))
-            spelled, mended_serial = mend_text(serial)
-            named = reference_serial(record.get("parent"))
-            if named:
-                parent, mended_parent = mend_text(named)
-                parents[spelled] = parent
+                relative = reference_serial(reference)
+                if relative:
+                    self.named.add(relative)
+            parent_serial = reference_serial(parent)
+            if parent_serial:
+                self.parents[serial], mended_parent = mend_text(parent_serial)
                 mended = mended or mended_parent
-            if mended or mended_serial:
-                self.warnings.append(unsound_text_warning(f"unit {spelled!r}"))
-            units[spelled] = row
-        return units, parents
+            if len(children) >= LIST_CHILDREN_CAP or (parent is None and children):
+                self.in_full.add(serial)
+            if mended or mended_row:
+                self.warnings.append(unsound_text_warning(f"unit {serial!r}"))
 
     async def absent(self) -> None:
         """The units pages named but did not hold, looked up in pages."""
-        known = {s.casefold() for s in self.listed}
+        known = {s.casefold() for s in self.rows}
         wanted = sorted(s for s in self.named if s.casefold() not in known)
         if wanted:
             self.requests += -(-len(wanted) // 100)
             found = await self.source.find_units(wanted)
-            self.take([r for s, r in sorted(found.items()) if s in set(wanted)])
+            asked = set(wanted)
+            self.take([r for s, r in sorted(found.items()) if s in asked])
+        self.named.clear()
 
-    async def creating_runs(self, known: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-        """The creating run of each unit a live crawl reads in full (see the module)."""
-        wanted = [
-            serial
-            for serial, record in sorted(self.listed.items())
-            if serial not in known and _read_in_full(record)
-        ]
+    async def creating_runs(self, known: dict[str, tuple[str, str]]) -> None:
+        """Each unit's creating run where a live crawl reads it (see the module): from the
+        store when it has it, else `GET /v2/units/{serial}`."""
+        wanted = sorted(s for s in self.in_full if s not in known)
 
         async def fetch(serial: str) -> tuple[str, tuple[str, str] | None]:
             async with self.slots:
@@ -150,18 +149,14 @@ class _Pass:
                     return serial, None
             run = body.get("created_during") if isinstance(body, dict) else None
             attributes = unit_attributes({"created_during": run})
-            return serial, (attributes["outcome"], attributes["procedure"])
+            return serial, mend_text((attributes["outcome"], attributes["procedure"]))[0]
 
-        runs = dict(known)
-        for serial, run in await asyncio.gather(*map(fetch, wanted)):
-            if run is not None:
-                runs[serial] = run
-        return runs
-
-
-def _read_in_full(record: Record) -> bool:
-    parent, children = unit_references(record)
-    return len(children) >= LIST_CHILDREN_CAP or (parent is None and bool(children))
+        runs = {s: known[s] for s in self.in_full if s in known}
+        runs.update((s, run) for s, run in await asyncio.gather(*map(fetch, wanted)) if run)
+        for serial, (outcome, procedure) in runs.items():
+            row = list(self.rows[serial])
+            row[_RUN[0]], row[_RUN[1]], row[_FULL] = outcome, procedure, "1"
+            self.rows[serial] = tuple(row)
 
 
 async def sync_store(
@@ -175,18 +170,17 @@ async def sync_store(
 ) -> SyncResult:
     """Read the units `filters` select from `source` and record them in `store`."""
     started, clock = generated_at_now(), time.monotonic()
-    reading = _Pass(source, store, concurrency)
+    reading = _Pass(source, concurrency)
     async for page in source.list_units(filters):  # type: ignore[attr-defined]
         reading.requests += 1
         reading.take(page)
         if on_progress is not None:
-            on_progress(Progress(len(reading.listed), 0, 0, reading.requests))
+            on_progress(Progress(len(reading.rows), 0, 0, reading.requests))
     await reading.absent()
-    runs = await reading.creating_runs(store.creating_runs())
-    units, parents = reading.rows(runs)
+    await reading.creating_runs(store.creating_runs())
     requests = requests_sent() if requests_sent is not None else reading.requests
     record, _ = store.record_sync(
-        Observation(units, parents, _covers(filters)),
+        Observation(reading.rows, reading.parents, _covers(filters)),
         started_at=started,
         finished_at=generated_at_now(),
         source=source.url,
