@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -68,11 +67,10 @@ def plant(products: int, start: int = 0) -> Factory:
 
 
 def tracegraph(*args: str) -> tuple[float, float, str]:
-    """A whole command as a process: seconds, peak RSS (MB), stdout."""
+    """A whole command as a process: seconds, its own peak RSS (MB, GNU time), stdout."""
     started = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     done = subprocess.run(
-        [sys.executable, "-m", "tracegraph", *args],
+        ["/usr/bin/time", "-f", "peak-kb %M", sys.executable, "-m", "tracegraph", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -81,7 +79,7 @@ def tracegraph(*args: str) -> tuple[float, float, str]:
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"tracegraph {' '.join(args)} failed: {done.stderr.strip()}")
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    peak = int(done.stderr.rsplit("peak-kb ", 1)[1].split()[0]) / 1024
     return elapsed, peak, done.stdout
 
 

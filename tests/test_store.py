@@ -391,3 +391,19 @@ def test_a_connection_lost_mid_sync_is_one_error_line_and_changes_nothing(store:
     line = one_error_line(run)
     assert "cannot" in line and store.split("@")[1] in line
     assert tracegraph("unit", "TOP-000", "--store", store, "-f", "json", "-o", "-").out == before
+
+
+def test_the_library_syncs_and_reads_a_store_and_mends_text_that_is_not_unicode(
+    store: str,
+) -> None:
+    import tracegraph
+
+    snapshot = drone_factory().snapshot()
+    snapshot["units"]["CAP-1"]["part"]["name"] = "Cap\ud800"  # legal JSON, no Unicode text
+    result = tracegraph.sync(store, source=tracegraph.SnapshotSource(snapshot))
+    assert callable(tracegraph.sync)  # the module that syncs never hides the function
+    assert result.sync.id == 1 and result.sync.added == len(snapshot["units"])
+    assert any("'CAP-1' holds text that is not Unicode" in w for w in result.warnings)
+    graph = tracegraph.trace("CAP-1", store=store)
+    assert graph.nodes["CAP-1"]["part_name"] == "Cap\ufffd"
+    assert graph.graph["store_sync"].startswith("1 of ")

@@ -108,8 +108,9 @@ class _Pass:
             serial, mended = mend_text(named)
             if serial in self.rows:
                 continue  # a page shifted by a deletion repeats a unit
-            row, mended_row = mend_text(unit_row(record))
-            self.rows[serial] = row
+            values = [mend_text(value) for value in unit_row(record)]
+            self.rows[serial] = tuple(value for value, _ in values)
+            mended_row = any(changed for _, changed in values)
             parent, children = unit_references(record)
             for reference in [parent, *children] if parent else children:
                 relative = reference_serial(reference)
@@ -149,7 +150,8 @@ class _Pass:
                     return serial, None
             run = body.get("created_during") if isinstance(body, dict) else None
             attributes = unit_attributes({"created_during": run})
-            return serial, mend_text((attributes["outcome"], attributes["procedure"]))[0]
+            outcome, procedure = attributes["outcome"], attributes["procedure"]
+            return serial, (mend_text(outcome)[0], mend_text(procedure)[0])
 
         runs = {s: known[s] for s in self.in_full if s in known}
         runs.update((s, run) for s, run in await asyncio.gather(*map(fetch, wanted)) if run)
