@@ -407,3 +407,25 @@ def test_the_library_syncs_and_reads_a_store_and_mends_text_that_is_not_unicode(
     graph = tracegraph.trace("CAP-1", store=store)
     assert graph.nodes["CAP-1"]["part_name"] == "Cap\ufffd"
     assert graph.graph["store_sync"].startswith("1 of ")
+
+
+def test_readers_read_while_a_sync_writes(store: str) -> None:
+    with TofuPilotServer(drone_factory().snapshot(), api_key=API_KEY) as server:
+        sync(store, server)
+    before = tracegraph("unit", "DRN-1", "--store", store, "-f", "json", "-o", "-").out
+    # A writer in the middle of its transaction, holding the write lock, not committed.
+    if store.endswith(".db"):
+        writer: Any = sqlite3.connect(store, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        writer = psycopg.connect(store)
+    writer.execute("UPDATE links SET valid_to = 1 WHERE valid_to IS NULL")
+    try:
+        during = tracegraph("unit", "DRN-1", "--store", store, "-f", "json", "-o", "-")
+        assert during.code == 0, during.err
+        assert during.out == before  # the committed state, not the writer's
+    finally:
+        writer.rollback() if not store.endswith(".db") else writer.execute("ROLLBACK")
+        writer.close()
