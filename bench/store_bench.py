@@ -83,6 +83,32 @@ def tracegraph(*args: str) -> tuple[float, float, str]:
     return elapsed, peak, done.stdout
 
 
+def bare_pages(url: str, units: int, concurrency: int) -> float:
+    """Seconds a bare httpx client takes to read the same pages: what the loopback
+    server itself allows, the floor for any sync through it."""
+    import asyncio
+
+    import httpx
+
+    async def read() -> float:
+        limits = httpx.Limits(max_connections=concurrency)
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with httpx.AsyncClient(headers=headers, limits=limits) as client:
+            slots = asyncio.Semaphore(concurrency)
+
+            async def page(offset: int) -> None:
+                async with slots:
+                    params = {"limit": 100, "cursor": offset, "sort_by": "created_at",
+                              "sort_order": "asc"}  # fmt: skip
+                    (await client.get(url + "/v2/units", params=params)).json()
+
+            started = time.perf_counter()
+            await asyncio.gather(*(page(o) for o in range(0, units + 100, 100)))
+            return time.perf_counter() - started
+
+    return asyncio.run(read())
+
+
 def best(*args: str, runs: int = 3) -> float:
     return min(tracegraph(*args)[0] for _ in range(runs))
 
@@ -157,10 +183,12 @@ def engine_figures(engine: str, args: argparse.Namespace, folder: Path) -> None:
         units = len(snapshot["units"])
         requests = int(out.split(" requests")[0].rsplit("; ", 1)[1])
         bound = units / 100 / args.concurrency * args.latency
+        bare = bare_pages(url, units, args.concurrency)
         size = Store.open(store, create=False).size_bytes()
         print(
             f"  sync {units:,} units: {requests:,} requests, {seconds:.2f} s (bound "
-            f"{bound:.2f} s, ratio {seconds / bound:.2f}), peak {peak:.0f} MB, store "
+            f"{bound:.2f} s, ratio {seconds / bound:.2f}; a bare client reads the same pages "
+            f"from this server in {bare:.2f} s), peak {peak:.0f} MB, store "
             f"{size / 2**20:.1f} MB = {size / units:.0f} bytes a unit version"
         )
         first_sync = json.loads(

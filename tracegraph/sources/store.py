@@ -94,6 +94,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (child, valid_from)
         )""",
         "CREATE INDEX links_parent ON links (parent, valid_from)",
+        "CREATE INDEX units_batch ON units (LOWER(batch))",
     ),
 }
 
@@ -447,20 +448,19 @@ class Store:
         """The parent of each of `serials` and the children of each, at sync `at`."""
         wanted = sorted(set(serials))
         parent_of: dict[str, str] = {}
-        children: dict[str, list[str]] = {}
+        children: dict[str, set[str]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for child, parent in self._rows(
-                f"SELECT child, parent FROM links WHERE (child IN ({marks}) "
-                f"OR parent IN ({marks})) AND {VALID}",
-                (*chunk, *chunk, at, at),
-            ):
-                parent_of[str(child)] = str(parent)
-                children.setdefault(str(parent), []).append(str(child))
-        for listed in children.values():
-            listed.sort()
-        return parent_of, children
+            # Two queries, each on its own index (an OR of both keeps PostgreSQL from either).
+            for column in ("child", "parent"):
+                for child, parent in self._rows(
+                    f"SELECT child, parent FROM links WHERE {column} IN ({marks}) AND {VALID}",
+                    (*chunk, at, at),
+                ):
+                    parent_of[str(child)] = str(parent)
+                    children.setdefault(str(parent), set()).add(str(child))
+        return parent_of, {parent: sorted(listed) for parent, listed in children.items()}
 
     def scope(self, seeds: Sequence[str], up: bool, down: bool, at: int) -> set[str]:
         """Serials reachable from `seeds` at sync `at`: ancestors, descendants, or both.
@@ -772,9 +772,7 @@ class StoreSource:
                 self._children.setdefault(serial, [])
             self._parents.update(parents)
             for parent, listed in children.items():
-                known = self._children.setdefault(parent, [])
-                known.extend(c for c in listed if c not in known)
-                known.sort()
+                self._children[parent] = sorted({*self._children.get(parent, ()), *listed})
 
     def _record(self, serial: str, *, full: bool) -> Record | None:
         found = self._cache.get(serial.casefold())
