@@ -10,7 +10,7 @@ import pytest
 
 from tests.builders import drone_factory
 from tracegraph.errors import ApiError, AuthError, NotFoundError, RefusedError, TransportError
-from tracegraph.source import BatchFilters
+from tracegraph.source import BatchFilters, UnitFilters
 from tracegraph.sources.api import (
     ApiSource,
     RetryPolicy,
@@ -316,3 +316,63 @@ def test_a_refused_bulk_lookup_falls_back_to_one_unit_at_a_time() -> None:
     assert found.warnings == [
         "unit 'odd/1' is referenced by 'C-1' but the API refuses it (HTTP 400: invalid serial)"
     ]
+
+
+def test_the_unit_list_is_read_a_window_of_pages_at_a_time_whatever_order_they_answer() -> None:
+    units = [{"id": f"u{i}", "serial_number": f"SN-{i:04}"} for i in range(1234)]
+    asked: list[int] = []
+    in_flight = 0
+    most = 0
+    first_answered = False
+    before_first: list[int] = []  # pages asked for while the first had not answered
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, most, first_answered
+        cursor = int(request.url.params["cursor"])
+        assert request.url.params["sort_by"] == "created_at"
+        assert request.url.params.get_list("part_numbers") == ["CAP"]
+        asked.append(cursor)
+        if not first_answered:
+            before_first.append(cursor)
+        in_flight += 1
+        most = max(most, in_flight)
+        # The first page is the slowest: the pages after it must not wait for it.
+        await asyncio.sleep(0.05 if cursor == 0 else 0.001)
+        if cursor == 0:
+            first_answered = True
+        in_flight -= 1
+        page = units[cursor : cursor + 100]
+        more = cursor + 100 < len(units)
+        return httpx.Response(200, json={"data": page, "meta": {"has_more": more}})
+
+    async def read() -> list[str]:
+        async with ApiSource(
+            "https://tofu.example/api", KEY, concurrency=4, transport=httpx.MockTransport(handler)
+        ) as source:
+            return [
+                u["serial_number"]
+                async for page in source.list_units(UnitFilters(part_numbers=("CAP",)))
+                for u in page
+            ]
+
+    serials = run(read())
+    assert sorted(serials) == [u["serial_number"] for u in units]  # each once
+    assert most == 4  # the window stays full
+    assert asked[:4] == [0, 100, 200, 300] and max(asked) < 1234 + 4 * 100
+    assert len(before_first) > 4  # the window refilled while the first page was slow
+
+
+def test_an_endless_unit_list_stops_at_max_pages() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"data": [{"id": "u", "serial_number": "X"}], "meta": {"has_more": True}}
+        return httpx.Response(200, json=body)
+
+    async def read() -> None:
+        async with ApiSource(
+            "https://tofu.example/api", KEY, max_pages=5, transport=httpx.MockTransport(handler)
+        ) as source:
+            async for _ in source.list_units(UnitFilters()):
+                pass
+
+    with pytest.raises(ApiError, match="still has more after 5 pages"):
+        run(read())

@@ -102,6 +102,19 @@ DEFAULT_MAX_PAGES = 1000  # of a list endpoint: 100,000 batches at 100 a page
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
+def _unit_list_query(filters: UnitFilters) -> QueryList:
+    """The query of `GET /v2/units` for the filters, oldest first, 100 a page."""
+    params: QueryList = [("limit", PAGE_LIMIT)]
+    params += [("part_numbers", p) for p in filters.part_numbers]
+    params += [("revision_numbers", r) for r in filters.revision_numbers]
+    params += [("batch_numbers", b) for b in filters.batch_numbers]
+    if filters.created_after:
+        params.append(("created_after", iso_utc(filters.created_after)))
+    if filters.created_before:
+        params.append(("created_before", iso_utc(filters.created_before)))
+    return [*params, ("sort_by", "created_at"), ("sort_order", "asc")]
+
+
 def _checked_url(api_url: str, allow_insecure_http: bool) -> SplitResult:
     """The API URL, refused before any connection when it would leak or misroute the key."""
     parts = urlsplit(api_url)
@@ -282,39 +295,38 @@ class ApiSource:
         it shifts the rest, which is why `sync` looks up afterwards what the
         pages named but did not hold.
         """
-        params: QueryList = [("limit", PAGE_LIMIT)]
-        params += [("part_numbers", p) for p in filters.part_numbers]
-        params += [("revision_numbers", r) for r in filters.revision_numbers]
-        params += [("batch_numbers", b) for b in filters.batch_numbers]
-        if filters.created_after:
-            params.append(("created_after", iso_utc(filters.created_after)))
-        if filters.created_before:
-            params.append(("created_before", iso_utc(filters.created_before)))
-        params += [("sort_by", "created_at"), ("sort_order", "asc")]
-        pending: dict[int, asyncio.Task[Record]] = {}
-        offset, last = 0, None  # `last`: the offset of the page that said it was the last
+        params = _unit_list_query(filters)
+        pending: dict[asyncio.Task[Record], int] = {}
+        offset, last = 0, None  # `last`: the offset of the first page that said it was the last
         try:
-            while last is None:
-                while len(pending) < self._concurrency:
+            while pending or last is None:
+                while last is None and len(pending) < self._concurrency:
                     if offset // PAGE_LIMIT >= self._max_pages:
                         raise ApiError(
                             f"the unit list at {self._url} still has more after "
                             f"{self._max_pages} pages; narrow the filters, or raise --max-pages"
                         )
                     query = [*params, ("cursor", offset)]
-                    pending[offset] = asyncio.ensure_future(self._get("/v2/units", query, None))
+                    pending[asyncio.ensure_future(self._get("/v2/units", query, None))] = offset
                     offset += PAGE_LIMIT
-                first = min(pending)
-                data, meta = self._page(await pending.pop(first), "unit list")
-                yield data
-                if not meta.get("has_more"):
-                    last = first
-                    break  # the pages asked for beyond the last are let go below
+                # Whichever page answers first: the window refills at once (no page waits
+                # for a slower one before it), and the pages come in any order.
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in sorted(done, key=pending.__getitem__):
+                    at = pending.pop(task)
+                    if last is not None and at > last:
+                        continue  # asked for before the end was known: past it
+                    data, meta = self._page(task.result(), "unit list")
+                    yield data
+                    if not meta.get("has_more"):
+                        last = at if last is None else min(last, at)
+                for task in [t for t, at in pending.items() if last is not None and at > last]:
+                    task.cancel()
         finally:
-            for task in pending.values():
+            for task in pending:
                 task.cancel()
             if pending:
-                await asyncio.gather(*pending.values(), return_exceptions=True)
+                await asyncio.gather(*pending, return_exceptions=True)
 
     async def list_batches(self, filters: BatchFilters) -> AsyncIterator[Record]:
         params: QueryList = [("limit", PAGE_LIMIT)]

@@ -376,7 +376,15 @@ class Store:
                 ),
             )
             self._write_changes(sync, observation, changes)
+        self._analyse()
         return record, changes
+
+    def _analyse(self) -> None:
+        """Fresh planner statistics after a write: without them PostgreSQL scans whole tables
+        for a genealogy's few rows (a product of a 100k store took 0.9 s instead of 0.3 s)."""
+        self._execute("ANALYZE units" if self.engine == "sqlite" else "ANALYZE units, links")
+        if self.engine == "sqlite":
+            self._execute("ANALYZE links")
 
     def _write_changes(self, sync: int, observation: Observation, changes: list[Change]) -> None:
         """The rows a sync's changes need: old versions closed, new ones added."""
@@ -595,6 +603,7 @@ class Store:
                 "child, valid_from, parent",
                 [(child, sync.id, parent) for child, parent in links],
             )
+        self._analyse()
 
 
 def _changes(
