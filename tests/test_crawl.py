@@ -568,3 +568,23 @@ def test_a_snapshot_recorded_in_pages_answers_another_scope(tmp_path: Path) -> N
     nodes = {n["id"]: n for n in json.loads(run.out)["nodes"]}
     assert set(nodes) == {"CELL-111", "MOD-11", "PACK-1", "BIKE-1"}
     assert nodes["BIKE-1"]["record"] == "list" and nodes["BIKE-1"]["last_run_outcome"] == "PASS"
+
+
+def test_color_by_outcome_after_a_crawl_in_pages_names_the_latest_run(tmp_path: Path) -> None:
+    from tests import clients
+    from tests.running import tracegraph as run_tracegraph
+
+    clients.graphviz()
+    factory = bike_factory()
+    factory.specs["CELL-112"].outcome = "FAIL"
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        paged = run_tracegraph("unit", "PACK-1", "--color-by", "outcome", "-f", "svg", "-o", "-",
+                               server=server)  # fmt: skip
+        text = run_tracegraph("unit", "PACK-1", server=server)
+        full = run_tracegraph("unit", "PACK-1", "--color-by", "outcome", "--full-records", "-f",
+                              "svg", "-o", "-", server=server)  # fmt: skip
+    assert paged.code == 0, paged.err
+    assert "fill colour: test outcome (the latest run of each unit)" in paged.out
+    assert "FAIL (last run)" in paged.out and "FAIL (last run)" in text.out
+    assert "fill colour: test outcome (the run that created each unit)" in full.out
+    assert "(last run)" not in full.out
