@@ -429,3 +429,17 @@ def test_readers_read_while_a_sync_writes(store: str) -> None:
     finally:
         writer.rollback() if not store.endswith(".db") else writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_cycle_in_the_data_ends_the_store_walk_as_it_ends_the_crawl(store: str) -> None:
+    factory = Factory().chain(["A", "B", "C"])
+    factory.specs["A"].parent = "C"  # C > A > B > C: no top
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        sync(store, server)
+        for scope in ("tree", "up", "down"):
+            live = tracegraph("unit", "B", "--scope", scope, "-f", "json", "-o", "-", server=server)
+            offline = tracegraph("unit", "B", "--scope", scope, "--store", store, "-f", "json",
+                                 "-o", "-")  # fmt: skip
+            assert offline.code == live.code == 0
+            assert without_provenance(offline.out) == without_provenance(live.out), scope
+            assert "cycle among units 'A', 'B', 'C'" in offline.out

@@ -136,9 +136,27 @@ class _Pass:
             self.take([r for s, r in sorted(found.items()) if s in asked])
         self.named.clear()
 
+    def on_cycles(self) -> set[str]:
+        """Units whose parents lead round in a circle: the walk up reads them as tops."""
+        settled: set[str] = set()
+        looped: set[str] = set()
+        for start in self.parents:
+            path: list[str] = []
+            seen: set[str] = set()
+            current: str | None = start
+            while current is not None and current not in settled and current not in seen:
+                seen.add(current)
+                path.append(current)
+                current = self.parents.get(current)
+            if current is not None and current in seen:
+                looped.update(path[path.index(current) :])
+            settled.update(path)
+        return looped
+
     async def creating_runs(self, known: dict[str, tuple[str, str]]) -> None:
         """Each unit's creating run where a live crawl reads it (see the module): from the
         store when it has it, else `GET /v2/units/{serial}`."""
+        self.in_full |= self.on_cycles() & self.rows.keys()
         wanted = sorted(s for s in self.in_full if s not in known)
 
         async def fetch(serial: str) -> tuple[str, tuple[str, str] | None]:

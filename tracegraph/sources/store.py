@@ -17,6 +17,7 @@ follows is answered from memory.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
@@ -356,25 +357,7 @@ class Store:
                 seconds=round(seconds, 3),
             )
             # The sync's row goes first: the versions refer to it.
-            self._execute(
-                "INSERT INTO syncs (id, started_at, finished_at, source, filters, seen, added, "
-                "changed, gone, links_changed, requests, seconds) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.id,
-                    record.started_at,
-                    record.finished_at,
-                    record.source,
-                    record.filters,
-                    record.seen,
-                    record.added,
-                    record.changed,
-                    record.gone,
-                    record.links_changed,
-                    record.requests,
-                    record.seconds,
-                ),
-            )
+            self._insert_sync(record)
             self._write_changes(sync, observation, changes)
         self._analyse()
         return record, changes
@@ -385,6 +368,14 @@ class Store:
         self._execute("ANALYZE units" if self.engine == "sqlite" else "ANALYZE units, links")
         if self.engine == "sqlite":
             self._execute("ANALYZE links")
+
+    def _insert_sync(self, record: SyncRecord) -> None:
+        fields = dataclasses.fields(SyncRecord)
+        self._execute(
+            f"INSERT INTO syncs ({', '.join(f.name for f in fields)}) "
+            f"VALUES ({', '.join('?' for _ in fields)})",
+            dataclasses.astuple(record),
+        )
 
     def _write_changes(self, sync: int, observation: Observation, changes: list[Change]) -> None:
         """The rows a sync's changes need: old versions closed, new ones added."""
@@ -470,46 +461,47 @@ class Store:
                     children.setdefault(str(parent), set()).add(str(child))
         return parent_of, {parent: sorted(listed) for parent, listed in children.items()}
 
-    def scope(self, seeds: Sequence[str], up: bool, down: bool, at: int) -> set[str]:
-        """Serials reachable from `seeds` at sync `at`: ancestors, descendants, or both.
-
-        One `WITH RECURSIVE` query a direction; `UNION` (not `UNION ALL`) keeps
-        each serial once, so a cycle in the data ends the walk.
-        """
+    def scope(
+        self, seeds: Sequence[str], up: bool, down: bool, at: int, depth: int | None = None
+    ) -> set[str]:
+        """Serials reachable from `seeds` at sync `at`: ancestors, descendants, or both
+        (the descendants of the seeds and of their ancestors), within `depth` links."""
         spelled = {spelling for spelling, _ in self.units(seeds, at).values()}
-        if not spelled:
-            return set()
-        marks = ", ".join("?" for _ in spelled)
         found = set(spelled)
-        if up:
-            found |= {
-                str(row[0])
-                for row in self._rows(
-                    f"""WITH RECURSIVE up(serial) AS (
-                        SELECT serial FROM units WHERE serial IN ({marks}) AND {VALID}
-                        UNION
-                        SELECT links.parent FROM links JOIN up ON links.child = up.serial
-                        WHERE links.{VALID.replace("valid_to", "links.valid_to", 2)}
-                    ) SELECT serial FROM up""",
-                    (*spelled, at, at, at, at),
-                )
-            }
-        if down:
-            starts = sorted(found if up else spelled)
-            marks = ", ".join("?" for _ in starts)
-            found |= {
-                str(row[0])
-                for row in self._rows(
-                    f"""WITH RECURSIVE down(serial) AS (
-                        SELECT serial FROM units WHERE serial IN ({marks}) AND {VALID}
-                        UNION
-                        SELECT links.child FROM links JOIN down ON links.parent = down.serial
-                        WHERE links.{VALID.replace("valid_to", "links.valid_to", 2)}
-                    ) SELECT serial FROM down""",
-                    (*starts, at, at, at, at),
-                )
-            }
+        if up and spelled:
+            found |= self._walk(sorted(spelled), "up", at, depth)
+        if down and found:
+            below = None if depth is None else depth * (2 if up else 1)
+            found |= self._walk(sorted(found), "down", at, below)
         return found
+
+    def _walk(self, starts: list[str], way: str, at: int, depth: int | None) -> set[str]:
+        """One `WITH RECURSIVE` walk over the links valid at `at`, up or down.
+
+        `UNION` (not `UNION ALL`) keeps each row once, so a cycle in the data ends
+        the walk; with `depth`, each row carries its distance and stops there.
+        """
+        near, far = ("child", "parent") if way == "up" else ("parent", "child")
+        marks = ", ".join("?" for _ in starts)
+        links_valid = "links." + VALID.replace("valid_to", "links.valid_to", 2)
+        if depth is None:
+            statement = f"""WITH RECURSIVE walk(serial) AS (
+                SELECT serial FROM units WHERE serial IN ({marks}) AND {VALID}
+                UNION
+                SELECT links.{far} FROM links JOIN walk ON links.{near} = walk.serial
+                WHERE {links_valid}
+            ) SELECT serial FROM walk"""
+            parameters: tuple[Any, ...] = (*starts, at, at, at, at)
+        else:
+            statement = f"""WITH RECURSIVE walk(serial, depth) AS (
+                SELECT serial, 0 FROM units WHERE serial IN ({marks}) AND {VALID}
+                UNION
+                SELECT links.{far}, walk.depth + 1 FROM links
+                JOIN walk ON links.{near} = walk.serial
+                WHERE {links_valid} AND walk.depth < ?
+            ) SELECT serial FROM walk"""
+            parameters = (*starts, at, at, at, at, depth)
+        return {str(row[0]) for row in self._rows(statement, parameters)}
 
     def history(self, serials: Iterable[str]) -> list[tuple[str, str, int, int | None]]:
         """Every link that touched `serials`, in any sync: (parent, child, from, to)."""
@@ -579,16 +571,7 @@ class Store:
     ) -> None:
         """Write a first sync straight into an empty store (benchmarks of a big store)."""
         with self._transaction():
-            self._execute(
-                "INSERT INTO syncs (id, started_at, finished_at, source, filters, seen, added, "
-                "changed, gone, links_changed, requests, seconds) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    sync.id, sync.started_at, sync.finished_at, sync.source, sync.filters,
-                    sync.seen, sync.added, sync.changed, sync.gone, sync.links_changed,
-                    sync.requests, sync.seconds,
-                ),
-            )  # fmt: skip
+            self._insert_sync(sync)
             columns = ", ".join(("serial", "valid_from", "folded", *UNIT_FIELDS))
             marks = ", ".join("?" for _ in range(3 + len(UNIT_FIELDS)))
             self._insert(
@@ -800,11 +783,12 @@ class StoreSource:
         """Read the whole scope of `seeds` with recursive queries, ahead of the crawl."""
         up = scope in ("tree", "lineage", "up")
         down = scope in ("tree", "lineage", "down")
+        at = self.sync.id
         if scope == "lineage":
-            serials = self.store.scope(seeds, True, False, self.sync.id)
-            serials |= self.store.scope(seeds, False, True, self.sync.id)
+            serials = self.store.scope(seeds, True, False, at, depth)
+            serials |= self.store.scope(seeds, False, True, at, depth)
         else:
-            serials = self.store.scope(seeds, up, down, self.sync.id)
+            serials = self.store.scope(seeds, up, down, at, depth)
         self._load([*serials, *seeds])
 
     async def get_unit(self, serial: str) -> Record:
