@@ -108,9 +108,13 @@ class _Pass:
             serial, mended = mend_text(named)
             if serial in self.rows:
                 continue  # a page shifted by a deletion repeats a unit
-            values = [mend_text(value) for value in unit_row(record)]
-            self.rows[serial] = tuple(value for value, _ in values)
-            mended_row = any(changed for _, changed in values)
+            row = unit_row(record)
+            mended_row = False
+            if not all(value.isascii() for value in row):  # the common case costs one pass
+                values = [mend_text(value) for value in row]
+                row = tuple(value for value, _ in values)
+                mended_row = any(changed for _, changed in values)
+            self.rows[serial] = row
             parent, children = unit_references(record)
             for reference in [parent, *children] if parent else children:
                 relative = reference_serial(reference)
