@@ -8,7 +8,7 @@ import networkx as nx
 
 from tests.builders import HOSTILE_NAMES, HOSTILE_SERIALS, Factory
 from tracegraph.crawl import crawl_genealogy
-from tracegraph.export.escape import xml_chars
+from tracegraph.escape import xml_chars
 from tracegraph.graph import build_graph
 from tracegraph.sources.snapshot import SnapshotSource
 from tracegraph.tracing import run_sync

@@ -20,11 +20,11 @@ from tests import clients
 from tests.builders import Factory
 from tests.conftest import ROOT, needs_graphviz
 from tracegraph import ExportError, TracegraphWarning
-from tracegraph.export.collapse import collapse, protected_units
-from tracegraph.export.drawing import PAGE, box_sizes, labels_of
-from tracegraph.export.graphviz import GraphvizRuns
 from tracegraph.export.options import ExportOptions
-from tracegraph.export.treelayout import Placement, tree_layout
+from tracegraph.picture.collapse import collapse, protected_units
+from tracegraph.picture.drawing import PAGE, box_sizes, labels_of
+from tracegraph.picture.graphviz import GraphvizRuns
+from tracegraph.picture.treelayout import Placement, tree_layout
 from tracegraph.sources.snapshot import dump_snapshot
 
 sys.path.insert(0, str(ROOT / "samples"))
@@ -272,7 +272,7 @@ def test_a_big_placed_picture_rendered_in_pieces_is_the_picture_rendered_whole(
 ) -> None:
     from xml.etree import ElementTree
 
-    drawing = sys.modules["tracegraph.export.drawing"]
+    drawing = sys.modules["tracegraph.picture.drawing"]
     f = Factory().unit("ROOT", "ROOT")
     for i in range(12):
         f.unit(f"M-{i:02}", "MOD", parent="ROOT", batch=f"B{i}")
@@ -440,7 +440,7 @@ def test_clicking_a_box_shows_its_attributes_and_fit_shows_everything(page_of_pl
 
 @needs_graphviz
 def test_a_big_picture_uses_the_tree_layout_and_draws_every_unit() -> None:
-    from tracegraph.export.drawing import TREE_LAYOUT_ABOVE, to_drawing
+    from tracegraph.picture.drawing import TREE_LAYOUT_ABOVE, to_drawing
 
     f = Factory().unit("ROOT", "ROOT")
     for i in range(40):
@@ -458,7 +458,7 @@ def test_a_big_picture_uses_the_tree_layout_and_draws_every_unit() -> None:
 
 
 def test_a_forest_of_small_trees_stays_with_dot() -> None:
-    from tracegraph.export.drawing import TREE_LAYOUT_ABOVE, to_drawing
+    from tracegraph.picture.drawing import TREE_LAYOUT_ABOVE, to_drawing
 
     f = Factory()
     for t in range(4):  # 4 trees of 401 boxes: dot lays each out on its own, quickly

@@ -23,9 +23,9 @@ from tests.builders import Factory
 from tests.conftest import EXPECTED, SAMPLE, build_small_graph
 from tests.hostile import HOSTILE_UNITS, hostile_graph, hostile_snapshot
 from tracegraph.cli import main
-from tracegraph.export import style
-from tracegraph.export.escape import serial_from_graphml_id, xml_chars
+from tracegraph.escape import serial_from_graphml_id, xml_chars
 from tracegraph.export.pydot_graph import to_pydot
+from tracegraph.picture import style
 from tracegraph.sources.snapshot import dump_snapshot
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -21,17 +21,17 @@ from tests.builders import HOSTILE_SERIALS, Factory, drone_factory
 from tests.conftest import EXPECTED, hostile_graph, needs_graphviz
 from tracegraph.crawl import Genealogy, crawl_genealogy
 from tracegraph.errors import ExportError
+from tracegraph.escape import dot_id, graphml_id, serial_from_graphml_id, split_items
 from tracegraph.export import export, format_for
 from tracegraph.export.dot import to_dot
-from tracegraph.export.drawing import to_drawing
-from tracegraph.export.escape import dot_id, graphml_id, serial_from_graphml_id, split_items
 from tracegraph.export.graphml import to_graphml
-from tracegraph.export.graphviz import GraphvizRuns
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
 from tracegraph.export.options import ExportOptions
 from tracegraph.export.text import to_text
 from tracegraph.graph import build_graph
+from tracegraph.picture.drawing import to_drawing
+from tracegraph.picture.graphviz import GraphvizRuns
 from tracegraph.sources.snapshot import SnapshotSource
 
 HOSTILE = HOSTILE_SERIALS
@@ -304,7 +304,7 @@ def test_cycles_and_two_parents_still_draw() -> None:
 
 
 def test_a_part_keeps_its_colour_from_picture_to_picture() -> None:
-    from tracegraph.export.style import part_colours
+    from tracegraph.picture.style import part_colours
 
     snapshot = drone_factory().snapshot()
 
@@ -396,7 +396,7 @@ def test_a_graphviz_that_takes_too_long_is_stopped(
 
 
 def test_many_leaves_under_one_parent_are_staggered_over_a_few_ranks() -> None:
-    from tracegraph.export.layout import STAGGER_MAX_RANKS, stagger
+    from tracegraph.picture.layout import STAGGER_MAX_RANKS, stagger
 
     f = Factory().unit("BOARD")
     for i in range(30):

@@ -159,7 +159,7 @@ def test_retry_after_zero_still_backs_off_a_little(retry_after: str) -> None:
 
 
 def test_csv_guards_formulas_behind_spaces_line_breaks_and_full_width_signs() -> None:
-    from tracegraph.export.escape import csv_cell, csv_value
+    from tracegraph.escape import csv_cell, csv_value
 
     for value in (
         " =1+1",

@@ -23,8 +23,8 @@ from tests.conftest import API_KEY, assert_sdk_accepts, needs_graphviz
 from tests.running import one_error_line, tracegraph
 from tests.tofupilot_server import TofuPilotServer
 from tracegraph.crawl import Scope, crawl_genealogy
+from tracegraph.escape import csv_cell as cell
 from tracegraph.export.csv import to_csv
-from tracegraph.export.escape import csv_cell as cell
 from tracegraph.export.impact import impact_csv
 from tracegraph.graph import build_graph
 from tracegraph.impact import analyse_impact
@@ -323,7 +323,7 @@ def test_a_suspect_typed_in_another_case_is_still_traced(recall_server: TofuPilo
 
 
 def test_impact_csv_lists_split_back_into_the_exact_serials() -> None:
-    from tracegraph.export.escape import csv_value, split_items, split_paths
+    from tracegraph.escape import csv_value, split_items, split_paths
 
     f = Factory().unit("PROD;1", "PROD").unit("BOARD>1", "BOARD", parent="PROD;1")
     suspects = ["CAP\\1", "CAP;2", "CAP>3;x\\;", "@cap;1", "'quote"]

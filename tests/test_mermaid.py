@@ -12,7 +12,7 @@ import tracegraph
 from tests import clients
 from tests.conftest import EXPECTED, SAMPLE
 from tests.hostile import hostile_graph, hostile_snapshot, shown
-from tracegraph.export import style
+from tracegraph.picture import style
 
 SVG = "{http://www.w3.org/2000/svg}"
 XHTML = "{http://www.w3.org/1999/xhtml}"

@@ -21,9 +21,9 @@ from tests.builders import Factory
 from tests.conftest import SAMPLE, build_small_graph, needs_graphviz
 from tests.running import EPOCH, one_error_line, read_terminal
 from tests.running import tracegraph as run_tracegraph
-from tracegraph.export.collapse import collapse
-from tracegraph.export.style import OUTCOME_FILLS
 from tracegraph.export.text import paths_up
+from tracegraph.picture.collapse import collapse
+from tracegraph.picture.style import OUTCOME_FILLS
 from tracegraph.sources.snapshot import dump_snapshot
 
 # The marks of the key, as the key words them (the text after the swatch).

@@ -31,9 +31,9 @@ from tracegraph.cli.progress import ProgressLine
 from tracegraph.cli.terminal import echo_err, error_edge, report_warnings
 from tracegraph.comparing import diff_async
 from tracegraph.crawl import DEFAULT_MAX_UNITS
+from tracegraph.escape import terminal_text
 from tracegraph.export import DIFF_FORMATS
 from tracegraph.export.diff import diff_summary, diff_warnings
-from tracegraph.export.escape import terminal_text
 from tracegraph.export.impact import impact_summary
 from tracegraph.export.options import ExportOptions
 from tracegraph.genealogy import Scope

@@ -17,10 +17,10 @@ from tracegraph.diff import Diff
 from tracegraph.errors import ExportError, TracegraphWarning
 from tracegraph.export import diff_format_for, extension_disagrees, format_for
 from tracegraph.export.csv import csv_text
-from tracegraph.export.graphviz import find_dot
 from tracegraph.export.options import ExportOptions
 from tracegraph.files import write_atomically
 from tracegraph.impact import ImpactReport
+from tracegraph.picture.graphviz import find_dot
 from tracegraph.redact import Redactor
 from tracegraph.sources.snapshot import RecordingSource, dump_snapshot
 from tracegraph.tracing import render

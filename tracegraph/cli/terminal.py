@@ -20,7 +20,7 @@ from typing import NoReturn
 import click
 
 from tracegraph.errors import TracegraphError
-from tracegraph.export.escape import terminal_text
+from tracegraph.escape import terminal_text
 from tracegraph.files import WRITTEN
 
 WARNINGS_SHOWN = 20

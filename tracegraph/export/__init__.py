@@ -15,8 +15,6 @@ from tracegraph.export.diff import diff_csv, diff_json, diff_summary
 from tracegraph.export.dot import to_dot
 from tracegraph.export.epcis import DEFAULT_EPC_URI, RemovedLink, epcis_document, to_epcis
 from tracegraph.export.graphml import to_graphml
-from tracegraph.export.graphviz import to_pdf, to_png, to_svg
-from tracegraph.export.html import to_html
 from tracegraph.export.impact import impact_csv, impact_json, impact_summary
 from tracegraph.export.json import to_json
 from tracegraph.export.mermaid import to_mermaid
@@ -25,6 +23,8 @@ from tracegraph.export.text import to_text
 from tracegraph.export.xlsx import diff_xlsx, impact_xlsx, to_xlsx
 from tracegraph.heap import collector_paused
 from tracegraph.impact import ImpactReport
+from tracegraph.picture.graphviz import to_pdf, to_png, to_svg
+from tracegraph.picture.html import to_html
 
 __all__ = [
     "ALIASES",

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import networkx as nx
 
-from tracegraph.export.escape import csv_cell, join_items
+from tracegraph.escape import csv_cell, join_items
 from tracegraph.graph import NODE_ATTRIBUTES, top_levels
 
 # The columns people sort and filter by first, then every other node attribute.

@@ -21,8 +21,8 @@ from tracegraph.diff import (
     change_data,
     side_text,
 )
+from tracegraph.escape import terminal_text
 from tracegraph.export.csv import csv_text
-from tracegraph.export.escape import terminal_text
 
 FORMAT, VERSION = "tracegraph-diff", 1
 # One mark per kind, as BOM compares show them (Fusion Manage: + for added,

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import networkx as nx
 
-from tracegraph.export.escape import graphml_id, graphml_serial, xml_attribute, xml_text
+from tracegraph.escape import graphml_id, graphml_serial, xml_attribute, xml_text
 
 HEADER = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tracegraph.escape import join_items, join_paths, terminal_text
 from tracegraph.export.csv import csv_text
-from tracegraph.export.escape import join_items, join_paths, terminal_text
 from tracegraph.impact import AffectedUnit, ImpactReport
 
 IMPACT_COLUMNS = (

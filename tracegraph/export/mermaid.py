@@ -11,9 +11,7 @@ from __future__ import annotations
 import networkx as nx
 
 from tracegraph.errors import ExportError
-from tracegraph.export import style
-from tracegraph.export.collapse import collapse, is_group
-from tracegraph.export.escape import (
+from tracegraph.escape import (
     mermaid_label,
     mermaid_text,
     mermaid_title_is_plain,
@@ -21,6 +19,8 @@ from tracegraph.export.escape import (
 )
 from tracegraph.export.options import ExportOptions
 from tracegraph.graph import outcome_mark
+from tracegraph.picture import style
+from tracegraph.picture.collapse import collapse, is_group
 
 MAX_EDGES = 500  # Mermaid's maxEdges, which GitHub and GitLab keep
 MAX_TEXT = 50_000  # Mermaid's maxTextSize

@@ -13,8 +13,8 @@ from typing import Any
 import networkx as nx
 import pydot
 
-from tracegraph.export.dot import GRAPH_NAME, picture
-from tracegraph.export.escape import dot_id
+from tracegraph.escape import dot_id
+from tracegraph.picture.scene import GRAPH_NAME, picture
 
 
 class _ExactEdge(pydot.Edge):
@@ -28,7 +28,7 @@ def to_pydot(graph: nx.DiGraph) -> pydot.Dot:
     """The genealogy's picture as a `pydot.Dot` whose node names are exact DOT IDs.
 
     Find a unit's node with ``dot.get_node(dot_id(serial))[0]`` (`dot_id`
-    from `tracegraph.export.escape` quotes the serial as Graphviz reads it
+    from `tracegraph.escape` quotes the serial as Graphviz reads it
     back exactly); `to_string()` gives DOT that Graphviz reads with every
     serial intact.
     """

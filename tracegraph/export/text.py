@@ -7,11 +7,11 @@ from collections.abc import Iterator
 
 import networkx as nx
 
-from tracegraph.export import style
-from tracegraph.export.collapse import collapse, failed, is_group
-from tracegraph.export.escape import terminal_text
+from tracegraph.escape import terminal_text
 from tracegraph.export.options import ExportOptions
 from tracegraph.graph import outcome_mark, roots
+from tracegraph.picture import style
+from tracegraph.picture.collapse import collapse, failed, is_group
 
 # ANSI styles for a terminal (`ExportOptions.colour`): never from the server's text.
 BOLD_RED, RED, YELLOW, DIM, RESET = "\x1b[1;31m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m"

@@ -22,9 +22,9 @@ import networkx as nx
 
 from tracegraph.diff import KINDS, Diff, side_text
 from tracegraph.errors import ExportError
+from tracegraph.escape import PATH_SEPARATOR, join_items
 from tracegraph.export.csv import unit_rows
 from tracegraph.export.diff import change_row
-from tracegraph.export.escape import PATH_SEPARATOR, join_items
 from tracegraph.export.impact import IMPACT_COLUMNS, affected_fields
 from tracegraph.impact import ImpactReport
 

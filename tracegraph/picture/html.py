@@ -27,9 +27,9 @@ import networkx as nx
 import orjson
 
 from tracegraph.errors import ExportError
-from tracegraph.export.escape import xml_attribute, xml_text
-from tracegraph.export.graphviz import draw
-from tracegraph.export.options import ExportOptions
+from tracegraph.escape import xml_attribute, xml_text
+from tracegraph.picture.graphviz import draw
+from tracegraph.picture.options import PictureOptions
 
 _SVG_START = re.compile(rb"<svg\b")
 _HOVER = re.compile(rb'(<g id="a_[^"]+"><a) xlink:title="[^"]*"')
@@ -248,9 +248,9 @@ def _json_for_html(value: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def to_html(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:
+def to_html(graph: nx.DiGraph, options: PictureOptions | None = None) -> bytes:
     """The genealogy's picture in a self-contained page that pans, zooms and searches."""
-    svg, drawing = draw(graph, "svg", options or ExportOptions())
+    svg, drawing = draw(graph, "svg", options or PictureOptions())
     start = _SVG_START.search(svg)  # the <svg> element, without Graphviz's XML prolog
     picture = _HOVER.sub(rb"\1", svg[start.start() :] if start else svg)
     if b"</script" in picture.lower():  # it cannot be: every < in a text is escaped

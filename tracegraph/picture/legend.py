@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from tracegraph.export import style
-from tracegraph.export.collapse import failed, is_group, units_with_warnings
-from tracegraph.export.escape import dot_html
-from tracegraph.export.metrics import Line, Metrics
+from tracegraph.escape import dot_html
+from tracegraph.picture import style
+from tracegraph.picture.collapse import failed, is_group, units_with_warnings
+from tracegraph.picture.metrics import Line, Metrics
 
 SWATCH = (30, 16)  # points: the little box each entry shows
 KEY_SIZE = 10  # points: the key's text

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from tracegraph.export.layout import ASPECT, STAGGER_FAN_OUT, STAGGER_MAX_RANKS, grid_columns
 from tracegraph.graph import roots
+from tracegraph.picture.layout import ASPECT, STAGGER_FAN_OUT, STAGGER_MAX_RANKS, grid_columns
 
 Point = tuple[float, float]
 GAP = 14.0  # points between boxes side by side

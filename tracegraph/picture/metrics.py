@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from tracegraph.errors import ExportError
-from tracegraph.export.escape import dot_html
+from tracegraph.escape import dot_html
 
 FONT = "Helvetica"
 SIZES = (11, 9, 10, 14)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from tracegraph.export.drawing import GRAPH_NAME, Drawing
-from tracegraph.export.escape import xml_attribute, xml_text
+from tracegraph.escape import xml_attribute, xml_text
+from tracegraph.picture.drawing import GRAPH_NAME, Drawing
 
 _TITLE = re.compile(r"<title>([^<]*)</title>")
 # A node's title, and the tooltip of its link, which Graphviz writes right after it.

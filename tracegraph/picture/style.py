@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from tracegraph.export.metrics import Line
 from tracegraph.graph import shown_outcome
+from tracegraph.picture.metrics import Line
 from tracegraph.source import public_url
 
 # Light fills that keep black text readable, in print and on screen.

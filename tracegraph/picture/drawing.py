@@ -17,13 +17,21 @@ from functools import cached_property
 
 import networkx as nx
 
-from tracegraph.export import legend, style
-from tracegraph.export.collapse import collapse, is_group
-from tracegraph.export.dot import GRAPH_NAME, Labels, Look, Picture, labels_of, picture, write_dot
-from tracegraph.export.layout import ASPECT
-from tracegraph.export.metrics import Graphviz, metrics_for
-from tracegraph.export.options import ExportOptions, page_size
-from tracegraph.export.treelayout import Placement, tree_layout
+from tracegraph.picture import legend, style
+from tracegraph.picture.collapse import collapse, is_group
+from tracegraph.picture.layout import ASPECT
+from tracegraph.picture.metrics import Graphviz, metrics_for
+from tracegraph.picture.options import PictureOptions, page_size
+from tracegraph.picture.scene import (
+    GRAPH_NAME,
+    Labels,
+    Look,
+    Picture,
+    labels_of,
+    picture,
+    write_dot,
+)
+from tracegraph.picture.treelayout import Placement, tree_layout
 
 PAGE = (2 * 1191.0, 2 * 842.0)  # A3 landscape at half scale, points
 HEADING_BAND = 90.0  # points the title block and key take above the picture, about
@@ -123,7 +131,7 @@ def _fits_with_dot(graphviz: Graphviz, graph: nx.DiGraph, labels: Labels, look: 
     return fits_a_page(right - left, top - bottom)
 
 
-def _aspect(options: ExportOptions) -> float:
+def _aspect(options: PictureOptions) -> float:
     """The shape a forest is packed to: the page's room under the title block, if a page."""
     if options.page is None:
         return ASPECT
@@ -132,7 +140,7 @@ def _aspect(options: ExportOptions) -> float:
 
 
 def _view(
-    graphviz: Graphviz, graph: nx.DiGraph, options: ExportOptions
+    graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions
 ) -> tuple[nx.DiGraph, Placement | None, dict[str, tuple[float, float]] | None]:
     """The graph to draw, and its tree layout when one was made on the way.
 
@@ -155,13 +163,13 @@ def _view(
     return _collapsed(graph, options), None, None
 
 
-def _collapsed(graph: nx.DiGraph, options: ExportOptions) -> nx.DiGraph:
+def _collapsed(graph: nx.DiGraph, options: PictureOptions) -> nx.DiGraph:
     """Repeated siblings folded; by outcome too when the fill shows it."""
     runs = ("outcome", "last_run_outcome", "record")
     return collapse(graph, also=runs if options.color_by == "outcome" else ())
 
 
-def _wants_tree(options: ExportOptions, view: nx.DiGraph) -> bool:
+def _wants_tree(options: PictureOptions, view: nx.DiGraph) -> bool:
     if options.layout == "auto":
         if view.number_of_nodes() <= TREE_LAYOUT_ABOVE:
             return False
@@ -170,7 +178,7 @@ def _wants_tree(options: ExportOptions, view: nx.DiGraph) -> bool:
     return options.layout == "tree"
 
 
-def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: ExportOptions) -> Drawing:
+def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> Drawing:
     """The picture Graphviz draws: numbered nodes, folded and laid out as `options` say."""
     view, placement, sizes = _view(graphviz, graph, options)
     aspect = _aspect(options)

@@ -23,12 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 import networkx as nx
 
 from tracegraph.errors import ExportError, TracegraphWarning
-from tracegraph.export import legend
-from tracegraph.export.dot import write_dot
-from tracegraph.export.drawing import BOUNDING_BOX, STAND_IN, Drawing, to_drawing
-from tracegraph.export.metrics import metrics_for
-from tracegraph.export.options import ExportOptions, page_size
-from tracegraph.export.svg import join_pieces, retitle
+from tracegraph.picture import legend
+from tracegraph.picture.drawing import BOUNDING_BOX, STAND_IN, Drawing, to_drawing
+from tracegraph.picture.metrics import metrics_for
+from tracegraph.picture.options import PictureOptions, page_size
+from tracegraph.picture.scene import write_dot
+from tracegraph.picture.svg import join_pieces, retitle
 
 INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
@@ -71,7 +71,7 @@ def _failure(result: subprocess.CompletedProcess[bytes]) -> str:
 class GraphvizRuns:
     """Runs of Graphviz for one picture, all within one deadline."""
 
-    def __init__(self, graph: nx.DiGraph, options: ExportOptions) -> None:
+    def __init__(self, graph: nx.DiGraph, options: PictureOptions) -> None:
         self.dot = find_dot()
         self.units = graph.number_of_nodes()
         self.timeout = options.layout_timeout
@@ -200,7 +200,7 @@ _GRID = re.compile(r'packmode="array_u(\d+)"')
 GRID_TRIES = 8  # column counts tried for a forest on a page
 
 
-def _laid_out(graphviz: GraphvizRuns, drawing: Drawing, fmt: str, options: ExportOptions) -> bytes:
+def _laid_out(graphviz: GraphvizRuns, drawing: Drawing, fmt: str, options: PictureOptions) -> bytes:
     """The picture laid out by `dot`; on a page, packed in the grid that fits it best.
 
     The grid `dot` packs a forest into is chosen from estimated tree sizes. For a
@@ -231,7 +231,7 @@ def _laid_out(graphviz: GraphvizRuns, drawing: Drawing, fmt: str, options: Expor
     return max(laid, key=scale)
 
 
-def draw(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> tuple[bytes, Drawing]:
+def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> tuple[bytes, Drawing]:
     """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf), and say what is where.
 
     The picture is laid out first (by `dot`, or placed by the tree layout), so
@@ -272,7 +272,7 @@ def draw(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> tuple[bytes, Dr
     return _dated(drawn, str(graph.graph.get("generated_at", ""))), drawing
 
 
-def render(graph: nx.DiGraph, fmt: str, options: ExportOptions) -> bytes:
+def render(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> bytes:
     """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf)."""
     return draw(graph, fmt, options)[0]
 
@@ -288,13 +288,13 @@ def _dated(pdf: bytes, generated_at: str) -> bytes:
     return re.sub(rb"(/CreationDate \(D:)\d{14}", lambda m: m[1] + digits, pdf, count=1)
 
 
-def to_svg(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:
-    return render(graph, "svg", options or ExportOptions())
+def to_svg(graph: nx.DiGraph, options: PictureOptions | None = None) -> bytes:
+    return render(graph, "svg", options or PictureOptions())
 
 
-def to_png(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:
-    return render(graph, "png", options or ExportOptions())
+def to_png(graph: nx.DiGraph, options: PictureOptions | None = None) -> bytes:
+    return render(graph, "png", options or PictureOptions())
 
 
-def to_pdf(graph: nx.DiGraph, options: ExportOptions | None = None) -> bytes:
-    return render(graph, "pdf", options or ExportOptions())
+def to_pdf(graph: nx.DiGraph, options: PictureOptions | None = None) -> bytes:
+    return render(graph, "pdf", options or PictureOptions())
