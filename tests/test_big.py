@@ -8,7 +8,6 @@ import re
 import struct
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ import networkx as nx
 import pytest
 
 import tracegraph
-from tests import clients
 from tests.builders import Factory
 from tests.conftest import ROOT, needs_graphviz
 from tracegraph import ExportError, TracegraphWarning
@@ -350,92 +348,6 @@ def test_mermaid_folds_to_fit_github_or_says_which_limit() -> None:
         names.unit(f"N-{i}", f"PART-{i}", parent="ROOT", name="n" * 190)
     with pytest.raises(ExportError, match=r"characters.*Mermaid's maxTextSize"):
         tracegraph.export(graph_of(names, "ROOT"), "mmd")
-
-
-# --- the HTML page in Chromium --------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def page_of_plant(plant: nx.DiGraph, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    path = tmp_path_factory.mktemp("html") / "inverters.html"
-    path.write_bytes(tracegraph.export(plant, "html"))
-    with clients.browser_page() as page:
-        page.set_viewport_size({"width": 1400, "height": 900})
-        page.goto(path.as_uri() + "#search=cap-100n-0123")
-        page.wait_for_selector("body[data-ready=true]")
-        yield page
-
-
-def matches(page: Any) -> list[str]:
-    return page.eval_on_selector_all("svg .match", "es => es.map(e => e.id)")
-
-
-def test_the_page_is_self_contained(plant: nx.DiGraph) -> None:
-    html = tracegraph.export(plant, "html").decode()
-    assert not re.search(r"<(script|img|link|iframe)[^>]*\b(src|href)=", html)
-    assert "url(" not in html and "@import" not in html
-    assert html.count("<script") == 3  # the picture, the data, the viewer
-
-
-def test_the_search_finds_a_unit_in_its_own_box_and_on_load(page_of_plant: Any) -> None:
-    page = page_of_plant
-    # On load, from the address: CAP-100N-0123 (its run failed) has its own box.
-    own = page.eval_on_selector("svg .match title", "t => t.textContent")
-    assert own == "CAP-100N-0123" and page.inner_text("#status") == "CAP-100N-0123: found"
-    assert "outcome" in page.inner_text("#panel") and "FAIL" in page.inner_text("#panel")
-    page.fill("#search", "INV-5K-0007")
-    page.press("#search", "Enter")
-    assert len(matches(page)) == 1
-    assert page.eval_on_selector("svg .match title", "t => t.textContent") == "INV-5K-0007"
-    centre = page.evaluate(
-        "() => { const r = document.querySelector('svg .match').getBoundingClientRect();"
-        " const v = document.getElementById('viewport').getBoundingClientRect();"
-        " return [r.x + r.width / 2 - v.x - v.width / 2,"
-        " r.y + r.height / 2 - v.y - v.height / 2]; }"
-    )
-    assert abs(centre[0]) < 5 and abs(centre[1]) < 5
-
-
-def test_the_search_finds_a_unit_folded_into_a_group(page_of_plant: Any) -> None:
-    page = page_of_plant
-    page.fill("#search", "CAP-100N-0037")
-    page.press("#search", "Enter")
-    assert len(matches(page)) == 1
-    title = page.eval_on_selector("svg .match title", "t => t.textContent")
-    assert title.startswith("40 × CAP-100N rev A: CAP-100N-0001") and "CAP-100N-0037" in title
-    assert page.inner_text("#status") == "CAP-100N-0037: one of 40 × CAP-100N rev A"
-    listed = page.eval_on_selector_all("#panel li", "es => es.map(e => e.textContent)")
-    assert len(listed) == 40 and listed[36].startswith("CAP-100N-0037")
-    bold = page.eval_on_selector("#panel li.match", "e => e.textContent")
-    assert bold.startswith("CAP-100N-0037")
-
-
-def test_a_serial_not_in_the_graph_marks_nothing_and_says_so(page_of_plant: Any) -> None:
-    page = page_of_plant
-    page.fill("#search", "NO-SUCH-UNIT")
-    page.press("#search", "Enter")
-    assert matches(page) == [] and page.inner_text("#status") == "NO-SUCH-UNIT: not found"
-
-
-def test_clicking_a_box_shows_its_attributes_and_fit_shows_everything(page_of_plant: Any) -> None:
-    page = page_of_plant
-    page.click("#fit")
-    full = page.evaluate("() => document.querySelector('#viewport svg').getAttribute('viewBox')")
-    page.keyboard.press("+")
-    assert (
-        page.evaluate("() => document.querySelector('#viewport svg').getAttribute('viewBox')")
-        != full
-    )
-    page.keyboard.press("0")
-    assert (
-        page.evaluate("() => document.querySelector('#viewport svg').getAttribute('viewBox')")
-        == full
-    )
-    page.fill("#search", "PWR-300-0004")
-    page.press("#search", "Enter")
-    page.click("svg .match", force=True)
-    panel = page.inner_text("#panel")
-    assert panel.startswith("PWR-300-0004") and "Power stage board" in panel and "PWR-B2" in panel
 
 
 @needs_graphviz

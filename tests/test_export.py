@@ -424,3 +424,16 @@ def test_staggered_leaves_come_out_on_several_rows_of_the_picture() -> None:
         if group.get("class") == "node" and title is not None and title.text != "BOARD":
             rows.add(group.find(f".//{SVG_NS}text").get("y"))
     assert len(rows) == 4
+
+
+def test_the_escapes_scripts_were_told_of_still_import_from_their_old_home() -> None:
+    import tracegraph.escape as escape
+    from tracegraph.export.escape import csv_value, dot_id, serial_from_graphml_id, split_items
+
+    assert (csv_value, dot_id, serial_from_graphml_id, split_items) == (
+        escape.csv_value,
+        escape.dot_id,
+        escape.serial_from_graphml_id,
+        escape.split_items,
+    )
+    assert csv_value("'=1") == "=1"

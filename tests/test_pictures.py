@@ -235,6 +235,24 @@ def test_a_png_page_is_the_paper_at_150_dpi(tmp_path: Path) -> None:
 
 
 @needs_graphviz
+def test_a_page_with_svg_or_html_warns_that_it_applies_only_to_pdf_and_png(
+    tmp_path: Path,
+) -> None:
+    args = ["unit", "PSU-300-0003", "--scope", "down", "--source", str(SAMPLE), "--page", "A4"]
+    outputs = ["-o", str(tmp_path / "u.svg"), "-o", str(tmp_path / "u.html")]
+    run = run_tracegraph(*args, *outputs, "-o", str(tmp_path / "u.pdf"))
+    assert run.code == 0
+    warned = [line for line in run.err.splitlines() if "--page" in line]
+    assert warned == [
+        "Warning: --page A4 applies only to PDF and PNG; the SVG is drawn at the picture's own size",
+        "Warning: --page A4 applies only to PDF and PNG; the HTML is drawn at the picture's own size",
+    ]
+    assert all((tmp_path / name).stat().st_size > 0 for name in ("u.svg", "u.html", "u.pdf"))
+    quiet = run_tracegraph(*args[:-2], "-o", str(tmp_path / "v.svg"))
+    assert quiet.code == 0 and "--page" not in quiet.err
+
+
+@needs_graphviz
 def test_a_page_too_small_for_readable_text_is_an_error_that_says_what_to_do(
     tmp_path: Path,
 ) -> None:

@@ -237,7 +237,8 @@ picture_options = compose(
     click.option(
         "--page",
         type=click.Choice(PAGES),
-        help="PDF and PNG: fit the picture on one page of this paper, with margins.",
+        help="PDF and PNG: fit the picture on one page of this paper, with margins "
+        "(SVG and HTML keep their full size, with a warning).",
     ),
     click.option("--title", help="Pictures: this heading instead of what was asked."),
     click.option(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import networkx as nx
 
 from tracegraph.diff import Diff
-from tracegraph.errors import ExportError
+from tracegraph.errors import ExportError, TracegraphWarning
 from tracegraph.export.csv import to_csv
 from tracegraph.export.diff import diff_csv, diff_json, diff_summary
 from tracegraph.export.dot import to_dot
@@ -177,6 +178,14 @@ def export_with(
 ) -> bytes:
     """`export`, with the options already gathered (`graph` may be None for a report format)."""
     name = format_name(fmt, report=True)
+    if options.page is not None and name in ("svg", "html"):
+        warnings.warn(
+            TracegraphWarning(
+                f"--page {options.page} applies only to PDF and PNG; the {name.upper()} is "
+                "drawn at the picture's own size"
+            ),
+            stacklevel=2,
+        )
     with collector_paused():  # exporters make millions of short-lived strings
         if name in REPORTS:
             if report is None:

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
@@ -97,13 +98,30 @@ class GraphvizRuns:
             raise ExportError(f"Graphviz could not {what}: {_failure(result)}")
         return result.stdout
 
-    def run_side_by_side(self, arguments: list[str], texts: list[bytes], what: str) -> list[bytes]:
-        """`run` on each text, as many at once as the machine has cores."""
+    def run_side_by_side(
+        self,
+        arguments: list[str],
+        texts: Sequence[bytes | str],
+        what: str,
+        then: Callable[[bytes], bytes] | None = None,
+    ) -> list[bytes]:
+        """`run` on each text, as many at once as the machine has cores; `then` on each result.
+
+        A text is encoded only when its turn comes, and `then` runs as soon as
+        its piece is drawn, while Graphviz draws the others: what waits in
+        memory is the texts and the finished results, not Graphviz's output.
+        """
+
+        def one(text: bytes | str) -> bytes:
+            data = text.encode("utf-8") if isinstance(text, str) else text
+            drawn = self.run(arguments, data, what)
+            return then(drawn) if then is not None else drawn
+
         if len(texts) == 1:
-            return [self.run(arguments, texts[0], what)]
+            return [one(texts[0])]
         workers = min(len(texts), os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(lambda text: self.run(arguments, text, what), texts))
+            return list(pool.map(one, texts))
 
 
 def _size(laid_out: bytes) -> tuple[float, float, float, float]:
@@ -231,6 +249,24 @@ def _laid_out(graphviz: GraphvizRuns, drawing: Drawing, fmt: str, options: Pictu
     return max(laid, key=scale)
 
 
+def _svg(graphviz: GraphvizRuns, drawing: Drawing, label: str, laid_out: bytes | None) -> bytes:
+    """The SVG: laid out by `dot` in one run, or placed and rendered in pieces side by side.
+
+    Each piece is encoded, drawn and retitled on its own, while Graphviz
+    draws the others: the whole picture is never held as DOT or SVG text,
+    only the finished pieces.
+    """
+    engine, what = ["-Kneato", "-n2", "-Tsvg"], "draw the SVG"
+    if laid_out is not None:
+        return retitle(graphviz.run(engine, _labelled(laid_out, label), what), drawing)
+    pieces = drawing.pieces(label)
+    retitled = graphviz.run_side_by_side(
+        engine, pieces, what, lambda piece: retitle(piece, drawing)
+    )
+    del pieces
+    return join_pieces(retitled)
+
+
 def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> tuple[bytes, Drawing]:
     """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf), and say what is where.
 
@@ -240,24 +276,21 @@ def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> tuple[bytes, D
     """
     graphviz = GraphvizRuns(graph, options)
     drawing = to_drawing(graphviz, graph, options)
+    laid_out: bytes | None = None
     if drawing.frame is None:
         laid_out = _laid_out(graphviz, drawing, fmt, options)
         frame = _size(laid_out)
     else:
         frame = drawing.frame
-        laid_out = write_dot(drawing.picture, drawing.numbers.__getitem__).encode("utf-8")
     left, bottom, right, top = frame
     metrics = metrics_for(graphviz, [legend.label_lines(drawing.heading)])
     arrangement = legend.best_arrangement(drawing.heading, (right - left, top - bottom), metrics)
     label = legend.label(drawing.heading, arrangement)
     what, engine = f"draw the {fmt.upper()}", ["-Kneato", "-n2"]
     if fmt == "svg":
-        if drawing.frame is None:
-            pieces = [_labelled(laid_out, label)]
-        else:
-            pieces = [piece.encode("utf-8") for piece in drawing.pieces(label)]
-        drawn = join_pieces(graphviz.run_side_by_side([*engine, "-Tsvg"], pieces, what))
-        return retitle(drawn, drawing), drawing
+        return _svg(graphviz, drawing, label, laid_out), drawing
+    if laid_out is None:  # placed: the whole picture in one DOT text, for one run
+        laid_out = write_dot(drawing.picture, drawing.numbers.__getitem__).encode("utf-8")
     text, fit = _labelled(laid_out, label), list[str]()
     if options.page:
         text, fit = _on_page(graphviz, text, frame, options.page, label, laid_out)

@@ -34,16 +34,17 @@ def join_pieces(pieces: list[bytes]) -> bytes:
     """
     if len(pieces) == 1:
         return pieces[0]
-    bodies = []
+    # Views into the pieces, not copies: only the pieces and the joined SVG are in memory.
+    bodies: list[memoryview | bytes] = []
     for number, piece in enumerate(pieces):
-        piece = _INVISIBLE.sub(b"", piece)
+        piece = pieces[number] = _INVISIBLE.sub(b"", piece)
         end = piece.rindex(_END)
+        start = 0
         if number:  # its boxes and edges: from the first after the graph's own elements
             start = piece.index(b"\n<!-- ", piece.index(b'class="graph"'))
-            bodies.append(piece[start:end])
-        else:
-            bodies.append(piece[:end])
-    return b"".join(bodies) + _END
+        bodies.append(memoryview(piece)[start:end])
+    bodies.append(_END)
+    return b"".join(bodies)
 
 
 def retitle(svg: bytes, drawing: Drawing) -> bytes:
