@@ -378,8 +378,12 @@ def test_the_picture_draws_new_with_the_changes_in_chromium(crawled: Path) -> No
         key = page.eval_on_selector_all(
             "g#graph0 > g > text, text", "ts => ts.map(t => t.textContent)"
         )
-        page.goto((crawled / "picture.html").as_uri())
-        assert page.eval_on_selector_all("svg g.node", "ns => ns.length") == 28 + 1
+        page.goto((crawled / "picture.html").as_uri() + "#search=PACK-1")
+        page.wait_for_selector("body[data-ready=true]")
+        viewer = page.evaluate("[tracegraphViewer.units, document.getElementById('status').textContent]")
+        panel = page.inner_text("#details")
+    assert viewer == [29, "PACK-1: found"]  # NEW's units and OLD's departed ones, one box each
+    assert "departed" in panel and "true" in panel
     assert {"REPLACES PACK-1", "REPLACED by PACK-S", "MOVED to PACK-3", "CHANGED"} <= set(texts)
     assert "revision A → B" in texts and "batch CELL-2407 → CELL-2408" in texts
     joined = " ".join(key)

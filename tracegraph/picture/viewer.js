@@ -36,7 +36,7 @@
     const strings = header.strings;
     const n = header.units;
     const { x: X, y: Y, w: W, h: H, parent, end, routeStart, routes, fill, flags } = columns;
-    const { serial: serialOf, lineStart, lineText, lineStyle } = columns;
+    const { serial: serialOf, lineStart, lineText, lineStyle, border } = columns;
     const across = header.rankdir === "LR";
     const [PW, PH] = header.size.map((v) => Math.max(v, 1));
     const palette = header.palette;
@@ -45,7 +45,7 @@
       const [size, bold, colour] = text.split(" ");
       return { size: Number(size), bold: bold === "1", colour: colour || "#1a1a1a" };
     });
-    const MISSING = 1, SEED = 2, TOP_LEVEL = 4;
+    const MISSING = 1, SEED = 2, TOP_LEVEL = 4, DEPARTED = 8;
     const serial = (u) => strings[serialOf[u]];
 
     // Folded groups: one band over the place its members take.
@@ -223,12 +223,20 @@
         at += c;
       }
       if (!outlined) return;
-      for (let i = 0; i < count; i += 1) {  // the marks: missing, seed, top-level
+      for (let i = 0; i < count; i += 1) {  // the marks: missing, a diff's change, seed, top-level
         const id = found[i];
-        if (id >= n || !(flags[id] & (MISSING | SEED | TOP_LEVEL))) continue;
+        const changed = id < n && palette[border[id]];
+        if (id >= n || !(changed || (flags[id] & (MISSING | SEED | TOP_LEVEL | DEPARTED)))) continue;
         const [x, y, w, h] = box(id);
         ctx.beginPath();
-        if (flags[id] & MISSING) {
+        if (changed || (flags[id] & DEPARTED)) {
+          if (flags[id] & DEPARTED) ctx.setLineDash([5, 2]);
+          ctx.strokeStyle = changed || "#8c8c8c";
+          ctx.lineWidth = Math.max(changed ? 2.5 : 1.2, px);
+          ctx.rect(x - w / 2, y - h / 2, w, h);
+          ctx.stroke();
+          ctx.setLineDash([]);
+        } else if (flags[id] & MISSING) {
           ctx.setLineDash([4, 3]);
           ctx.strokeStyle = "#7f7f7f";
           ctx.lineWidth = Math.max(1.2, px);

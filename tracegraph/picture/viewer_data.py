@@ -95,17 +95,27 @@ class _Strings:
         return place
 
 
-FLAG_MISSING, FLAG_SEED, FLAG_TOP_LEVEL = 1, 2, 4
+FLAG_MISSING, FLAG_SEED, FLAG_TOP_LEVEL, FLAG_DEPARTED = 1, 2, 4, 8
 _TYPES = {"f": "f32", "i": "i32", "B": "u8"}
 
 
 def _flags(attributes: dict[str, object]) -> int:
     flags = FLAG_MISSING if attributes.get("status") == "missing" else 0
+    if attributes.get("departed"):  # a diff picture's: in OLD only
+        flags |= FLAG_DEPARTED
     if attributes.get("top_level"):
         flags |= FLAG_TOP_LEVEL
     elif attributes.get("seed"):
         flags |= FLAG_SEED
     return flags
+
+
+def _change_border(attributes: dict[str, object]) -> str:
+    """The border of a unit a diff picture marks as changed ("" for none)."""
+    change = str(attributes.get("change", ""))
+    if attributes.get("departed"):
+        return style.CHANGE_COLOURS.get(change, style.DEPARTED_BORDER)
+    return style.CHANGE_COLOURS.get(change, "")
 
 
 def _shown(value: object) -> str | None:
@@ -194,6 +204,7 @@ def _unit_columns(
                                     (("fill", "i"), ("flags", "B"), ("serial", "i")))  # fmt: skip
     line_start, line_text = data.column("lineStart", "i"), data.column("lineText", "i")
     line_style_of = data.column("lineStyle", "B")
+    change_of = data.column("border", "i")  # the border colour: a diff's change, or none
     names = sorted({name for serial in graph for name in nodes[serial]})
     values = {name: data.column(f"attribute:{name}", "i") for name in names}
     index = data.strings.index
@@ -210,8 +221,11 @@ def _unit_columns(
         route_start.append(len(route_points) // 2)
         for point in placement.routes.get((parent, serial), ()) if parent is not None else ():
             route_points.extend(point)
-        fill_of.append(data.palette.index(data.fills.of(attributes)))
+        departed = bool(attributes.get("departed"))
+        fill = style.DEPARTED_FILL if departed else data.fills.of(attributes)
+        fill_of.append(data.palette.index(fill))
         flags_of.append(_flags(attributes))
+        change_of.append(data.palette.index(_change_border(attributes)))
         serial_of.append(index(serial))
         line_start.append(len(line_text))
         for line, colour in zip(*labels[serial], strict=True):
