@@ -380,7 +380,9 @@ def test_the_picture_draws_new_with_the_changes_in_chromium(crawled: Path) -> No
         )
         page.goto((crawled / "picture.html").as_uri() + "#search=PACK-1")
         page.wait_for_selector("body[data-ready=true]")
-        viewer = page.evaluate("[tracegraphViewer.units, document.getElementById('status').textContent]")
+        viewer = page.evaluate(
+            "[tracegraphViewer.units, document.getElementById('status').textContent]"
+        )
         panel = page.inner_text("#details")
     assert viewer == [29, "PACK-1: found"]  # NEW's units and OLD's departed ones, one box each
     assert "departed" in panel and "true" in panel
