@@ -21,7 +21,7 @@ import dataclasses
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -144,8 +144,9 @@ class Observation:
 
     units: dict[str, UnitRow]
     parents: dict[str, str]  # child serial -> parent serial
-    # Units the filters select: those not seen among them are gone (None: all units).
-    covers: Any = None  # Callable[[dict[str, str]], bool] | None over a unit's fields
+    # Which stored units the sync speaks for, by their fields: those it did not see are
+    # gone (None: every unit, a sync of the whole workspace).
+    covers: Callable[[dict[str, str]], bool] | None = None
 
 
 @dataclass(frozen=True)
