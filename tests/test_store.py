@@ -358,9 +358,8 @@ def test_a_wrong_postgresql_url_or_password_is_one_error_line_without_the_passwo
     assert "secret" not in line
 
 
+@pytest.mark.parametrize("store", ["postgresql"], indirect=True)  # SQLite has no connection
 def test_a_connection_lost_mid_sync_is_one_error_line_and_changes_nothing(store: str) -> None:
-    if store.endswith(".db"):
-        pytest.skip("a SQLite store has no connection to lose")
     import threading
 
     import psycopg
