@@ -480,10 +480,10 @@ async def diff_store_async(
     """What changed in a store from `since` to `until` (see `diff_store`)."""
     from tracegraph.sources.store import Store, StoreSource  # sqlite3, psycopg: only there
 
-    start = parse_iso(since) if isinstance(since, str) else since
-    end = parse_iso(until) if isinstance(until, str) else until
-    if end is not None and parse_iso(iso_utc(start)) > parse_iso(iso_utc(end)):
-        raise TracegraphError(f"--since {iso_utc(start)} is after --until {iso_utc(end)}")
+    start = _aware(since)
+    end = None if until is None else _aware(until)
+    if end is not None and start > end:
+        raise TracegraphError(f"--since {moment_text(start)} is after --until {moment_text(end)}")
     question = Question(
         tuple(dict.fromkeys(serials)),
         tuple(dict.fromkeys(batches)),
@@ -497,8 +497,8 @@ async def diff_store_async(
         old_sync = opened.sync_as_of(start, "--since")
         new_sync = opened.sync_as_of(end, "--until")
         # One connection for both sides: neither is entered (entering would close it).
-        old = StoreSource(opened, old_sync, iso_utc(start))
-        new = StoreSource(opened, new_sync, iso_utc(end) if end is not None else "")
+        old = StoreSource(opened, old_sync, moment_text(start))
+        new = StoreSource(opened, new_sync, moment_text(end) if end is not None else "")
         return await diff_sources(
             old,
             new,
@@ -506,6 +506,17 @@ async def diff_store_async(
             names=(opened.target, opened.target),
             first_seen=StoreFirstSeen(opened, old_sync, new_sync),
         )
+
+
+def _aware(moment: str | datetime) -> datetime:
+    """A time as given (ISO 8601 text or a datetime), naive taken as UTC."""
+    return parse_iso(moment if isinstance(moment, str) else moment.isoformat())
+
+
+def moment_text(moment: datetime) -> str:
+    """A time asked for, in UTC, to the millisecond when it has one (syncs are that fine)."""
+    text = iso_utc(moment)
+    return f"{text[:-1]}.{moment.microsecond // 1000:03d}Z" if moment.microsecond else text
 
 
 def diff_store(
