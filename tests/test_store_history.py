@@ -63,8 +63,9 @@ def timeline(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             done = tracegraph("sync", "--store", store, server=server)
             assert done.code == 0, done.err
             if snapshot:
-                crawl = tracegraph("batch", "BIKE-24", "PACK-24", "--save-snapshot",
-                                   str(folder / f"{snapshot}.json"), "-o", "-", server=server)  # fmt: skip
+                saved = str(folder / f"{snapshot}.json")
+                crawl = tracegraph("batch", "BIKE-24", "PACK-24", "--save-snapshot", saved,
+                                   "-o", "-", server=server)  # fmt: skip
                 assert crawl.code == 0, crawl.err
             time.sleep(0.01)  # syncs a millisecond apart at least: each its own time
         with Store.open(store, create=False) as opened:
@@ -90,7 +91,9 @@ def changes(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def dates(data: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
     """Each change's first-seen sync times, by kind and first field."""
-    return {(kind, next(iter(c.values()))): c["first_seen"] for kind in EXPECTED for c in data[kind]}
+    return {
+        (kind, next(iter(c.values()))): c["first_seen"] for kind in EXPECTED for c in data[kind]
+    }
 
 
 @pytest.mark.parametrize(
@@ -110,9 +113,7 @@ def test_the_store_between_two_syncs_gives_the_changes_of_two_snapshots(
         assert changes(from_store) == EXPECTED
     # Every change happened between sync 2 and sync 3.
     found = dates(from_store)
-    assert found and set(map(json.dumps, found.values())) == {
-        json.dumps({"after": t2, "at": t3})
-    }
+    assert found and set(map(json.dumps, found.values())) == {json.dumps({"after": t2, "at": t3})}
     for side, sync, as_of in (("from", t1, t1), ("to", t3, t3)):
         assert from_store[side]["kind"] == "store" and from_store[side]["name"] == timeline.shown
         assert from_store[side]["captured_at"] == sync and from_store[side]["as_of"] == as_of
