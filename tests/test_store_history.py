@@ -256,3 +256,39 @@ def test_history_refuses_what_it_is_not(timeline: Timeline) -> None:
     assert usage.code == 2 and "one serial number" in usage.err
     line = one_error_line(tracegraph("unit", "NOPE-1", "--store", timeline.store, "--history"))
     assert line == f"Error: unit 'NOPE-1' not found in store {timeline.shown}"
+
+
+def links_of(factory: Any) -> set[tuple[str, str]]:
+    uri = DEFAULT_EPC_URI.replace("{serial}", "")
+    return {(uri + spec.parent, uri + s) for s, spec in factory.specs.items() if spec.parent}
+
+
+def test_a_diff_as_epcis_takes_old_links_to_new_ones_in_time_order(timeline: Timeline) -> None:
+    clients.epcis_validator()  # under CI a missing validator fails here
+    t1, _, t3, _ = timeline.times
+    old, new = str(timeline.folder / "old.json"), str(timeline.folder / "new.json")
+    for name, args in (("store", ("--store", timeline.store, "--since", t1, "--until", t3)),
+                       ("snapshots", (old, new))):  # fmt: skip
+        path = timeline.folder / f"{name}-diff.jsonld"
+        done = tracegraph("diff", *args, "-o", str(path))
+        assert done.code == 0, done.err
+        found = events(checked(path.read_bytes()))
+        assert {(e["type"], e["action"], e["bizStep"]) for e in found} == {
+            ("AssociationEvent", "DELETE", "removing"),
+            ("AssociationEvent", "ADD", "assembling"),
+        }
+        # Every DELETE before the ADDs of the same time: the old pack out, the spare in.
+        actions = [e["action"] for e in found]
+        assert actions == sorted(actions, key=lambda a: a == "ADD")
+        links = links_of(before())
+        for event in found:
+            pairs = {(event["parentID"], child) for child in event["childEPCs"]}
+            assert (pairs <= links) if event["action"] == "DELETE" else not (pairs & links)
+            links = links | pairs if event["action"] == "ADD" else links - pairs
+        assert links == links_of(after())
+        when = {e["eventTime"] for e in found}
+        if name == "store":
+            assert when == {t3}  # the sync that first saw them
+        else:
+            captured = json.loads(Path(new).read_text())["captured_at"]
+            assert len(when) == 1 and when.pop()[:19] == captured[:19]

@@ -325,6 +325,33 @@ def epcis_document(
     }
 
 
+# What a unit carries into a document of links alone: what names it, never a test
+# outcome (so no ObjectEvents).
+NAMING_FIELDS = ("unit_id", "part_number", "part_name", "revision", "batch", "created_at",
+                 "station", "created_by")  # fmt: skip
+
+
+def links_graph(
+    units: Iterable[str], known: Mapping[str, Mapping[str, Any]], **about: str
+) -> nx.DiGraph:
+    """The units of a document of added and removed links, without links of their own.
+
+    Each unit has what names it (`NAMING_FIELDS`) from `known`; a unit `known`
+    lacks is `missing`. `about` are graph attributes (`seeds`, `scope`,
+    `source`, `captured_at`, `generated_at`, `tool_version`).
+    """
+    graph = nx.DiGraph(**about)
+    for serial in sorted(set(units)):
+        fields = known.get(serial)
+        graph.add_node(
+            serial,
+            serial_number=serial,
+            **{k: str((fields or {}).get(k, "") or "") for k in NAMING_FIELDS},
+            status=str((fields or {}).get("status", "ok")) if fields is not None else "missing",
+        )
+    return graph
+
+
 def to_epcis(
     graph: nx.DiGraph,
     epc_uri: str = DEFAULT_EPC_URI,

@@ -14,15 +14,12 @@ import networkx as nx
 
 from tracegraph._version import __version__
 from tracegraph.export.csv import csv_text
-from tracegraph.export.epcis import DEFAULT_EPC_URI, to_epcis
 from tracegraph.escape import terminal_text
+from tracegraph.export.epcis import DEFAULT_EPC_URI, links_graph, to_epcis
 from tracegraph.history import History
 
 MARKS = {"added": "+", "removed": "\u2212"}
 CSV_COLUMNS = ("sync", "at", "action", "parent", "child")
-# What a unit carries into EPCIS: what names it, never a test outcome (no ObjectEvents).
-NAMING_FIELDS = ("unit_id", "part_number", "part_name", "revision", "batch", "created_at",
-                 "station", "created_by")  # fmt: skip
 
 
 def history_text(history: History) -> str:
@@ -64,7 +61,10 @@ def history_csv(history: History) -> str:
 
 def history_graph(history: History) -> nx.DiGraph:
     """Every unit the history names, with what names it in EPCIS; no links (they are events)."""
-    graph = nx.DiGraph(
+    named = {s for e in history.events for s in (e.parent, e.child)} | {history.unit}
+    return links_graph(
+        named,
+        history.units,
         seeds=history.unit,
         scope="history",
         source=history.source,
@@ -72,16 +72,6 @@ def history_graph(history: History) -> nx.DiGraph:
         generated_at=history.syncs[-1][1],
         tool_version=__version__,
     )
-    named = {s for e in history.events for s in (e.parent, e.child)} | {history.unit}
-    for serial in sorted(named):
-        fields = history.units.get(serial, {})
-        graph.add_node(
-            serial,
-            serial_number=serial,
-            **{k: fields.get(k, "") for k in NAMING_FIELDS},
-            status="ok" if serial in history.units else "missing",
-        )
-    return graph
 
 
 def history_epcis(history: History, epc_uri: str = DEFAULT_EPC_URI) -> bytes:
