@@ -856,6 +856,9 @@ class StoreSource:
 
     async def prefetch(self, seeds: Sequence[str], scope: str, depth: int | None) -> None:
         """Read the whole scope of `seeds` with recursive queries, ahead of the crawl."""
+        if depth == 0:  # the seeds alone (a whole side of a diff: every unit, in chunks)
+            self._load(seeds)
+            return
         up = scope in ("tree", "lineage", "up")
         down = scope in ("tree", "lineage", "down")
         at = self.sync.id
