@@ -13,8 +13,8 @@ from collections.abc import Callable
 import networkx as nx
 
 from tracegraph._version import __version__
-from tracegraph.export.csv import csv_text
 from tracegraph.escape import terminal_text
+from tracegraph.export.csv import csv_text
 from tracegraph.export.epcis import DEFAULT_EPC_URI, links_graph, to_epcis
 from tracegraph.history import History
 
