@@ -9,6 +9,7 @@ API server.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,8 +36,15 @@ PROVENANCE = ("generated_at", "source", "captured_at", "store", "store_sync", "s
 @pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A store target that does not exist yet: a SQLite path, or a new PostgreSQL database."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "genealogy.db")
+    with new_store(request.param, tmp_path) as target:
+        yield target
+
+
+@contextlib.contextmanager
+def new_store(engine: str, folder: Path) -> Iterator[str]:
+    """A store target on `engine` that does not exist yet, dropped afterwards (PostgreSQL)."""
+    if engine == "sqlite":
+        yield str(folder / "genealogy.db")
         return
     admin = os.environ.get("TRACEGRAPH_TEST_POSTGRES")
     if not admin:

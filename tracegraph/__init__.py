@@ -21,7 +21,7 @@ loop. Without `source`, the API is read (`TOFUPILOT_API_URL`,
 from __future__ import annotations
 
 from tracegraph._version import __version__
-from tracegraph.comparing import diff, diff_async
+from tracegraph.comparing import diff, diff_async, diff_store, diff_store_async
 from tracegraph.crawl import crawl_genealogy, resolve_batches
 from tracegraph.diff import Diff, SeenBetween, Side, compare
 from tracegraph.errors import (
@@ -49,12 +49,14 @@ from tracegraph.export import (
 )
 from tracegraph.genealogy import Genealogy, Progress, Scope
 from tracegraph.graph import build_graph
+from tracegraph.history import History, LinkEvent
 from tracegraph.impact import AffectedUnit, ImpactReport, analyse_impact, mark_impact
 from tracegraph.redact import Redactor
 from tracegraph.source import BatchFilters, Source, UnitFilters
 from tracegraph.sources.snapshot import RecordingSource, SnapshotSource
 from tracegraph.tracing import (
     batches_async,
+    history,
     impact,
     impact_async,
     sync,
@@ -85,7 +87,9 @@ __all__ = [
     "ExportError",
     "ExportOptions",
     "Genealogy",
+    "History",
     "ImpactReport",
+    "LinkEvent",
     "NotFoundError",
     "Progress",
     "RecordingSource",
@@ -112,7 +116,10 @@ __all__ = [
     "crawl_genealogy",
     "diff",
     "diff_async",
+    "diff_store",
+    "diff_store_async",
     "export",
+    "history",
     "impact",
     "impact_async",
     "impact_csv",

@@ -34,6 +34,7 @@ from tracegraph.export import ExportOptions, diff_format_for, export_diff, expor
 from tracegraph.files import write_atomically
 from tracegraph.genealogy import Genealogy, Progress, Scope, unit_references
 from tracegraph.graph import build_graph
+from tracegraph.history import History, read_history
 from tracegraph.impact import ImpactReport, analyse_impact, mark_impact
 from tracegraph.redact import Redactor
 from tracegraph.source import (
@@ -129,9 +130,7 @@ async def open_source(source: SourceLike, connection: Connection) -> AsyncIterat
     """
     if connection.store is not None:
         if source is not None:
-            raise TracegraphError(
-                "--store and --source both say where to read; give one of them"
-            )
+            raise TracegraphError("--store and --source both say where to read; give one of them")
         from tracegraph.sources.store import Store, StoreSource  # sqlite3, psycopg: only here
 
         store = Store.open(connection.store, create=False)
@@ -567,3 +566,20 @@ async def batches_async(
 def _count(value: object) -> int:
     """A count from the server: an integer, or 0 for anything else."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def history(serial: str, store: str) -> History:
+    """The as-maintained record of a unit's genealogy: each link of it as it came and went.
+
+    `store` is a store that `sync` filled. Every link that was part of the
+    unit's tree at some sync, with the sync that first saw it and the one
+    that no longer did, in time order (`history.History`).
+
+        record = tracegraph.history("SN-0042", "tracegraph.db")
+        for event in record.events:
+            print(event.at, event.action, event.parent, event.child)
+    """
+    from tracegraph.sources.store import Store  # sqlite3, psycopg: only here
+
+    with Store.open(store, create=False) as opened:
+        return read_history(opened, serial)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -26,21 +27,24 @@ from tracegraph.cli.options import (
     store_options,
     text,
 )
-from tracegraph.cli.outputs import deliver, plan_outputs
+from tracegraph.cli.outputs import deliver, plan_outputs, write_stdout
 from tracegraph.cli.progress import ProgressLine
 from tracegraph.cli.terminal import echo_err, error_edge, report_warnings
-from tracegraph.comparing import diff_async
+from tracegraph.comparing import diff_async, diff_store_async
 from tracegraph.crawl import DEFAULT_MAX_UNITS
 from tracegraph.escape import terminal_text
 from tracegraph.export import DIFF_FORMATS
 from tracegraph.export.diff import diff_summary, diff_warnings
+from tracegraph.export.history import HISTORY_FORMATS
 from tracegraph.export.impact import impact_summary
 from tracegraph.export.options import ExportOptions
+from tracegraph.files import write_atomically
 from tracegraph.genealogy import Scope
 from tracegraph.source import Source, UnitFilters
 from tracegraph.sources.snapshot import RecordingSource
 from tracegraph.tracing import (
     batches_async,
+    history,
     impact_async,
     open_source,
     run_sync,
@@ -151,21 +155,88 @@ def main() -> None:
 @click.argument("serials", nargs=-1, required=True, callback=text)
 @source_options
 @store_options
+@click.option(
+    "--history",
+    "show_history",
+    is_flag=True,
+    help="With --store: every link of the unit's genealogy as it came and went, sync by "
+    "sync; -o writes .txt .json .csv or .jsonld (EPCIS ADD and DELETE events).",
+)
 @scope_options
 @output_options
-def unit(serials: tuple[str, ...], **options: Any) -> None:
+@click.pass_context
+def unit(ctx: click.Context, /, serials: tuple[str, ...], show_history: bool,
+         **options: Any) -> None:  # fmt: skip
     """Genealogy of units, from their serial numbers.
 
     Prints a text tree when no -o is given. The API key comes from
-    TOFUPILOT_API_KEY (or --api-key).
+    TOFUPILOT_API_KEY (or --api-key). With --store and --history, the
+    as-maintained record of one unit instead.
 
     \b
     Example:
       export TOFUPILOT_API_KEY=...
       tracegraph unit DRN-X1-0001 -o genealogy.svg -o genealogy.json
       tracegraph unit DRN-X1-0001 --source samples/factory.json --scope up
+      tracegraph unit DRN-X1-0001 --store tracegraph.db --history -o history.csv
     """
+    if show_history:
+        history_command(ctx, serials, options)
+        return
     genealogy_command(Run.parse(options), serials, ())
+
+
+# What --history does not take: what shapes a genealogy or a picture of it.
+HISTORY_REFUSES = ("source_file", "as_of", "save_snapshot", "depth", "full_records", "redact",
+                   "scope", "collapse", "layout", "title", "page", "strict")  # fmt: skip
+
+
+def history_command(ctx: click.Context, serials: tuple[str, ...], options: dict[str, Any]) -> None:
+    """`unit SN --store TARGET --history`: the history of one unit's genealogy."""
+    if not options.get("store"):
+        raise click.UsageError("--history reads a store's versions: give --store too")
+    if len(serials) != 1:
+        raise click.UsageError("--history takes one serial number")
+    for name in HISTORY_REFUSES:
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+            flag = "--source" if name == "source_file" else f"--{name.replace('_', '-')}"
+            raise click.UsageError(f"{flag} does not apply to --history")
+    run = Run.parse(options)
+    targets = history_targets(run.outputs, run.format_name)
+    with error_edge(run.verbose):
+        record = history(serials[0], options["store"])
+        files = {path: HISTORY_FORMATS[fmt](record, run.export.epc_uri) for path, fmt in targets}
+        write_atomically({path: data for path, data in files.items() if path != "-"})
+        if "-" in files:
+            write_stdout(files["-"])
+
+
+def history_targets(outputs: tuple[str, ...], format_name: str | None) -> list[tuple[str, str]]:
+    """Where --history writes what: the format from -f, else the extension (stdout: text)."""
+    names = {"txt": "txt", "text": "txt", "json": "json", "csv": "csv", "epcis": "epcis",
+             "jsonld": "epcis"}  # fmt: skip
+    extensions = {".txt": "txt", ".json": "json", ".csv": "csv", ".jsonld": "epcis"}
+    if format_name is not None and format_name.lower() not in names:
+        raise click.UsageError(f"--history writes txt, json, csv or epcis, not {format_name!r}")
+    targets = []
+    for path in outputs or ("-",):
+        if format_name is not None:
+            fmt = names[format_name.lower()]
+        elif path == "-":
+            fmt = "txt"
+        else:
+            fmt = extensions.get(os.path.splitext(path)[1].lower(), "")
+            if not fmt:
+                raise click.UsageError(
+                    f"--history cannot write {path!r}; use .txt, .json, .csv or .jsonld"
+                )
+        targets.append((path, fmt))
+    if len({os.path.abspath(p) for p, _ in targets}) < len(targets):
+        raise click.UsageError("the same file is named twice among -o")
+    for path, _ in targets:
+        if path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise click.UsageError(f"cannot write {path!r}: its folder does not exist")
+    return targets
 
 
 @main.command()
@@ -414,7 +485,7 @@ def sync(ctx: click.Context, /, **options: Any) -> None:
 
 @main.command("diff")
 # One list, so that a form without snapshots (a store at two times) takes serials alone.
-@click.argument("arguments", nargs=-1, callback=text, metavar="OLD NEW [SERIAL]...")
+@click.argument("arguments", nargs=-1, callback=text, metavar="[OLD NEW] [SERIAL]...")
 @click.option(
     "--batch",
     "batches",
@@ -445,6 +516,21 @@ def sync(ctx: click.Context, /, **options: Any) -> None:
     "format_name",
     help="Format for -o -: " + ", ".join(DIFF_FORMATS) + " (json, csv, xlsx, txt for short).",
 )
+@click.option(
+    "--store",
+    metavar="TARGET",
+    help="Compare a store (SQLite file or postgresql://...) as of --since with it as of "
+    "--until; the arguments are then serial numbers only.",
+)
+@click.option(
+    "--since", callback=iso_time, metavar="ISO8601", help="With --store: OLD is the store then."
+)
+@click.option(
+    "--until",
+    callback=iso_time,
+    metavar="ISO8601",
+    help="With --store: NEW is the store then (default: its latest sync).",
+)
 @picture_options
 @click.option("--fail-if-changed", is_flag=True, help="Exit 3 when anything changed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or warnings on stderr.")
@@ -455,38 +541,36 @@ def diff(
     fail_if_changed: bool,
     **options: Any,
 ) -> None:
-    """What changed between two snapshots: units added, removed, moved, replaced, changed.
+    """What changed between two snapshots, or a store at two times: units added,
+    removed, moved, replaced, changed.
 
     With serial numbers (or --batch), their genealogies are compared, traced
     with --scope and --depth as `unit` does; without, every unit of both
-    snapshots. Prints the changes; -o writes them, or draws NEW's genealogy
+    sides. Prints the changes; -o writes them, or draws NEW's genealogy
     with each change marked and OLD's departed units dashed where they were.
+    With --store, OLD is the store as of --since and NEW as of --until (its
+    latest sync by default), and each change says between which syncs it was
+    first seen.
 
     \b
     Example:
       tracegraph diff before.json after.json EB-0042 -o changes.svg
       tracegraph diff monday.json today.json --fail-if-changed -o changes.xlsx
+      tracegraph diff --store tracegraph.db --since 2026-11-01 EB-0042
     """
-    if len(arguments) < 2:
-        raise click.UsageError("name two snapshots to compare, OLD and NEW")
-    old, new, *serials = arguments
+    store, since, until = options.pop("store"), options.pop("since"), options.pop("until")
     run = Run.parse(options)
+    read = check_diff_arguments(arguments, store, since, until)
     with error_edge(run.verbose):
-        plan = plan_outputs(run.outputs, run.format_name, diff=True, also_read=(old, new))
+        plan = plan_outputs(run.outputs, run.format_name, diff=True, also_read=read)
         progress = ProgressLine(enabled=not run.quiet)
+        asked: dict[str, Any] = dict(batches=batches, scope=run.scope, depth=run.depth,
+                                     max_units=run.max_units, on_progress=progress)  # fmt: skip
         try:
-            changes = run_sync(
-                diff_async(
-                    old,
-                    new,
-                    *serials,
-                    batches=batches,
-                    scope=run.scope,
-                    depth=run.depth,
-                    max_units=run.max_units,
-                    on_progress=progress,
-                )
-            )
+            if store is None:
+                changes = run_sync(diff_async(*arguments, **asked))
+            else:
+                changes = run_sync(diff_store_async(store, since, *arguments, until=until, **asked))
         finally:
             progress.close()
         report_warnings(diff_warnings(changes), run.quiet)
@@ -495,3 +579,25 @@ def diff(
             click.echo(diff_summary(changes, run.export.colour), nl=False)
     if fail_if_changed and changes.anything_changed:
         sys.exit(3)
+
+
+def check_diff_arguments(
+    arguments: tuple[str, ...], store: str | None, since: object, until: object
+) -> tuple[str, ...]:
+    """The snapshots `diff` reads (none from a store); usage errors for a form it has not."""
+    if store is None:
+        if since is not None or until is not None:
+            raise click.UsageError("--since and --until compare a store: give --store too")
+        if len(arguments) < 2:
+            raise click.UsageError("name two snapshots to compare, OLD and NEW")
+        return arguments[:2]
+    # A serial is no file name; a file with an extension or a folder is a snapshot.
+    snapshots = [a for a in arguments if os.path.isfile(a) and ("." in a or os.sep in a)]
+    if snapshots:
+        raise click.UsageError(
+            f"--store compares the store at two times and takes serial numbers, not "
+            f"snapshots ({snapshots[0]!r} is a file); drop --store to compare snapshots"
+        )
+    if since is None:
+        raise click.UsageError("--store needs --since: the time OLD is the store at")
+    return ()

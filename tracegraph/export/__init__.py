@@ -12,7 +12,7 @@ import networkx as nx
 from tracegraph.diff import Diff
 from tracegraph.errors import ExportError, TracegraphWarning
 from tracegraph.export.csv import to_csv
-from tracegraph.export.diff import diff_csv, diff_json, diff_summary
+from tracegraph.export.diff import diff_csv, diff_epcis, diff_json, diff_summary
 from tracegraph.export.dot import to_dot
 from tracegraph.export.epcis import DEFAULT_EPC_URI, RemovedLink, epcis_document, to_epcis
 from tracegraph.export.graphml import to_graphml
@@ -129,6 +129,7 @@ ALIASES = {"gv": "dot", "text": "txt", "tree": "txt", "mermaid": "mmd", "jsonld"
 _FAMILY = {
     **{"impact-csv": "csv", "impact-json": "json", "impact-xlsx": "xlsx", "summary": "txt"},
     **{"diff-csv": "csv", "diff-json": "json", "diff-xlsx": "xlsx", "diff-summary": "txt"},
+    "diff-epcis": "epcis",
 }
 
 
@@ -217,6 +218,7 @@ DIFF_REPORTS: dict[str, Callable[[Diff, ExportOptions], str | bytes]] = {
     "diff-csv": lambda diff, options: diff_csv(diff),
     "diff-xlsx": lambda diff, options: diff_xlsx(diff),
     "diff-summary": lambda diff, options: diff_summary(diff, options.colour),
+    "diff-epcis": lambda diff, options: diff_epcis(diff, options.epc_uri),
 }
 DIFF_PICTURES = ("svg", "png", "pdf", "html", "dot")
 DIFF_FORMATS = (*DIFF_REPORTS, *DIFF_PICTURES)
@@ -225,10 +227,12 @@ _DIFF_EXTENSIONS = {
     ".csv": "diff-csv",
     ".xlsx": "diff-xlsx",
     ".txt": "diff-summary",
+    ".jsonld": "diff-epcis",
     **{s: EXTENSIONS[s] for s in (".svg", ".png", ".pdf", ".html", ".htm", ".dot", ".gv")},
 }
 _DIFF_ALIASES = {"json": "diff-json", "csv": "diff-csv", "xlsx": "diff-xlsx", "txt": "diff-summary",
-                 "text": "diff-summary", "summary": "diff-summary", "gv": "dot"}  # fmt: skip
+                 "text": "diff-summary", "summary": "diff-summary", "gv": "dot",
+                 "epcis": "diff-epcis", "jsonld": "diff-epcis"}  # fmt: skip
 
 
 def diff_format_for(path: str, override: str | None = None) -> str:

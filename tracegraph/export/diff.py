@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from tracegraph._version import __version__
 from tracegraph.diff import (
     KINDS,
     WHOLE,
@@ -23,6 +24,7 @@ from tracegraph.diff import (
 )
 from tracegraph.escape import terminal_text
 from tracegraph.export.csv import csv_text
+from tracegraph.export.epcis import DEFAULT_EPC_URI, links_graph, to_epcis
 
 FORMAT, VERSION = "tracegraph-diff", 1
 # One mark per kind, as BOM compares show them (Fusion Manage: + for added,
@@ -153,3 +155,50 @@ def diff_csv(diff: Diff) -> str:
         row = change_row(change)
         rows.append([row.get(column, "") for column in CSV_COLUMNS])
     return csv_text(CSV_COLUMNS, rows)
+
+
+def diff_links(diff: Diff) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+    """The links a diff took apart and made, as (parent, child, time) each: removed, added.
+
+    A change is at the time of the sync that first saw it (a store's diff),
+    else at NEW's capture time. A unit added or removed without a parent, and
+    an attribute change, make no link.
+    """
+    removed: list[tuple[str, str, str]] = []
+    added: list[tuple[str, str, str]] = []
+    fallback = diff.new.captured_at or diff.old.captured_at or "1970-01-01T00:00:00Z"
+    for change in diff.changes:
+        at = change.first_seen.at if change.first_seen is not None else fallback
+        if isinstance(change, Added) and change.parent is not None:
+            added.append((change.parent, change.serial, at))
+        elif isinstance(change, Removed) and change.parent is not None:
+            removed.append((change.parent, change.serial, at))
+        elif isinstance(change, Moved):
+            if change.from_parent is not None:
+                removed.append((change.from_parent, change.serial, at))
+            if change.to_parent is not None:
+                added.append((change.to_parent, change.serial, at))
+        elif isinstance(change, Replaced):
+            removed.append((change.parent, change.removed, at))
+            added.append((change.parent, change.added, at))
+    return removed, added
+
+
+def diff_epcis(diff: Diff, epc_uri: str = DEFAULT_EPC_URI) -> bytes:
+    """The diff's link changes as EPCIS events: DELETE (`removing`) for each link taken
+    apart, ADD (`assembling`) for each made, in time order (a DELETE first at one time)."""
+    removed, added = diff_links(diff)
+    graph = diff.graph
+    known = {s: graph.nodes[s] for s in graph} if graph is not None else {}
+    named = {s for parent, child, _ in (*removed, *added) for s in (parent, child)}
+    units = links_graph(
+        named,
+        known,
+        seeds=diff.new.asked,
+        scope=f"diff from {side_text(diff.old)} to {side_text(diff.new)}",
+        source=diff.new.source,
+        captured_at=diff.new.captured_at,
+        generated_at=diff.new.captured_at,
+        tool_version=__version__,
+    )
+    return to_epcis(units, epc_uri, removed, added)

@@ -257,27 +257,33 @@ class _Events:
                 event["tg:procedure"] = procedure
             self.add(1, serial, moment, event)
 
-    def removals(self, links: Iterable[Sequence[str]]) -> None:
+    def links(self, links: Iterable[Sequence[str]], action: str) -> None:
+        """DELETE (`removing`) or ADD (`assembling`) events: one per parent and moment.
+
+        At one moment a removal comes before an arrival (rank 2, then 3), and
+        both after what the graph's own links and tests say.
+        """
         grouped: dict[tuple[str, str], set[str]] = {}
         for parent, child, time in (RemovedLink._make(link) for link in links):
             grouped.setdefault((parent, time), set()).add(child)
+        what = "removed" if action == "DELETE" else "added"
         for (parent, time), children in sorted(grouped.items()):
             moment = event_time(time)
             if moment is None:
                 raise ExportError(
-                    f"the removed links of unit {parent!r} have no ISO 8601 time ({time!r})"
+                    f"the {what} links of unit {parent!r} have no ISO 8601 time ({time!r})"
                 )
             ordered = sorted(children)
             self.add(
-                2,
+                2 if action == "DELETE" else 3,
                 parent,
                 moment,
                 {
                     "type": "AssociationEvent",
                     "parentID": self.uri(parent),
                     "childEPCs": [self.uri(c) for c in ordered],
-                    "action": "DELETE",
-                    "bizStep": "removing",
+                    "action": action,
+                    "bizStep": "removing" if action == "DELETE" else "assembling",
                     "tg:units": self.unit_facts([parent, *ordered]),
                 },
             )
@@ -290,12 +296,18 @@ def epcis_document(
     graph: nx.DiGraph,
     epc_uri: str = DEFAULT_EPC_URI,
     removed: Iterable[Sequence[str]] = (),
+    added: Iterable[Sequence[str]] = (),
 ) -> dict[str, Any]:
-    """The EPCISDocument as plain data (see the module's docstring)."""
+    """The EPCISDocument as plain data (see the module's docstring).
+
+    `added` are `(parent, child, time)` links that arrived at `time` (a
+    store's history), ADD events beside those of the graph's own links.
+    """
     events = _Events(graph, EpcUriTemplate.parse(epc_uri))
     events.assemblies()
     events.inspections()
-    events.removals(removed)
+    events.links(removed, "DELETE")
+    events.links(added, "ADD")
     created = event_time(graph.graph.get("generated_at")) or events.fallback
     info = graph.graph
     genealogy = {
@@ -313,18 +325,46 @@ def epcis_document(
     }
 
 
+# What a unit carries into a document of links alone: what names it, never a test
+# outcome (so no ObjectEvents).
+NAMING_FIELDS = ("unit_id", "part_number", "part_name", "revision", "batch", "created_at",
+                 "station", "created_by")  # fmt: skip
+
+
+def links_graph(
+    units: Iterable[str], known: Mapping[str, Mapping[str, Any]], **about: str
+) -> nx.DiGraph:
+    """The units of a document of added and removed links, without links of their own.
+
+    Each unit has what names it (`NAMING_FIELDS`) from `known`; a unit `known`
+    lacks is `missing`. `about` are graph attributes (`seeds`, `scope`,
+    `source`, `captured_at`, `generated_at`, `tool_version`).
+    """
+    graph = nx.DiGraph(**about)
+    for serial in sorted(set(units)):
+        fields = known.get(serial)
+        graph.add_node(
+            serial,
+            serial_number=serial,
+            **{k: str((fields or {}).get(k, "") or "") for k in NAMING_FIELDS},
+            status=str((fields or {}).get("status", "ok")) if fields is not None else "missing",
+        )
+    return graph
+
+
 def to_epcis(
     graph: nx.DiGraph,
     epc_uri: str = DEFAULT_EPC_URI,
     removed: Iterable[Sequence[str]] = (),
+    added: Iterable[Sequence[str]] = (),
 ) -> bytes:
     """The genealogy as an EPCIS 2.0 JSON-LD EPCISDocument (UTF-8 JSON, keys in a fixed order).
 
     `epc_uri` makes each unit's URI (`EpcUriTemplate`); `removed` are
     `RemovedLink`s (or `(parent, child, time)` tuples), which become DELETE
-    events in time order.
+    events in time order; `added`, links that arrived at a time, ADD events.
     """
-    document = epcis_document(graph, epc_uri, removed)
+    document = epcis_document(graph, epc_uri, removed, added)
     try:  # orjson's indented output is the standard library's (see `json.to_json`), faster
         return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
     except orjson.JSONEncodeError:

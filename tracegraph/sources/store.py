@@ -139,6 +139,26 @@ class SyncRecord:
 
 
 @dataclass(frozen=True)
+class UnitVersion:
+    """One row of `units`: a unit's attributes from sync `valid_from` to `valid_to` (excluded)."""
+
+    serial: str
+    valid_from: int
+    valid_to: int | None  # None: still current
+    row: UnitRow
+
+
+@dataclass(frozen=True)
+class LinkVersion:
+    """One row of `links`: `child` under `parent` from sync `valid_from` to `valid_to`."""
+
+    child: str
+    parent: str
+    valid_from: int
+    valid_to: int | None
+
+
+@dataclass(frozen=True)
 class Observation:
     """What a sync read: each unit's attributes and parent, keyed by serial."""
 
@@ -297,8 +317,8 @@ class Store:
         )
         return [SyncRecord(*row) for row in rows]
 
-    def sync_as_of(self, moment: datetime | None) -> SyncRecord:
-        """The last complete sync at `moment` (None: the latest)."""
+    def sync_as_of(self, moment: datetime | None, option: str = "--as-of") -> SyncRecord:
+        """The last complete sync at `moment` (None: the latest); `option` names it in errors."""
         syncs = self.syncs()
         if not syncs:
             raise StoreError(f"store {self.target} holds no sync yet; run tracegraph sync")
@@ -307,7 +327,7 @@ class Store:
         at = [s for s in syncs if parse_iso(s.finished_at) <= moment]
         if not at:
             raise StoreError(
-                f"--as-of {iso_utc(moment)} is before store {self.target} starts: its first "
+                f"{option} {iso_utc(moment)} is before store {self.target} starts: its first "
                 f"sync finished at {syncs[0].finished_at}"
             )
         return at[-1]
@@ -521,6 +541,50 @@ class Store:
             ]
         return sorted(set(found), key=lambda link: (link[2], link[0], link[1]))
 
+    def unit_serials(self, at: int) -> list[str]:
+        """Every unit valid at sync `at`, by serial."""
+        rows = self._rows(f"SELECT serial FROM units WHERE {VALID} ORDER BY serial", (at, at))
+        return [str(row[0]) for row in rows]
+
+    def versions(
+        self, serials: Iterable[str], first: int, last: int
+    ) -> tuple[list[UnitVersion], list[LinkVersion]]:
+        """The unit and parent-link versions of `serials` valid at a sync of `first`..`last`."""
+        wanted = sorted(set(serials))
+        units: list[UnitVersion] = []
+        links: list[LinkVersion] = []
+        window = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._rows(
+                "SELECT serial, valid_from, valid_to, " + ", ".join(UNIT_FIELDS) + " FROM units "
+                f"WHERE serial IN ({marks}) AND {window}",
+                (*chunk, last, first),
+            ):
+                units.append(
+                    UnitVersion(
+                        str(row[0]),
+                        int(row[1]),
+                        None if row[2] is None else int(row[2]),
+                        tuple(str(v) for v in row[3:]),
+                    )
+                )
+            for child, parent, valid_from, valid_to in self._rows(
+                "SELECT child, parent, valid_from, valid_to FROM links "
+                f"WHERE child IN ({marks}) AND {window}",
+                (*chunk, last, first),
+            ):
+                links.append(
+                    LinkVersion(
+                        str(child),
+                        str(parent),
+                        int(valid_from),
+                        None if valid_to is None else int(valid_to),
+                    )
+                )
+        return units, links
+
     def batch_members(self, number: str, at: int) -> list[tuple[str, UnitRow]]:
         rows = self._rows(
             "SELECT serial, " + ", ".join(UNIT_FIELDS) + f" FROM units WHERE {VALID}"
@@ -728,6 +792,16 @@ class StoreSource:
         self._children: dict[str, list[str]] = {}
         self._linked: set[str] = set()  # serials whose links are in the cache
 
+    kind = "store"
+
+    @property
+    def name(self) -> str:
+        return self.store.target
+
+    def unit_serials(self) -> tuple[str, ...]:
+        """Every unit the store held at this sync (a diff of the whole store)."""
+        return tuple(self.store.unit_serials(self.sync.id))
+
     @property
     def url(self) -> str:
         """The API the sync read (never a key: the store holds none)."""
@@ -782,6 +856,9 @@ class StoreSource:
 
     async def prefetch(self, seeds: Sequence[str], scope: str, depth: int | None) -> None:
         """Read the whole scope of `seeds` with recursive queries, ahead of the crawl."""
+        if depth == 0:  # the seeds alone (a whole side of a diff: every unit, in chunks)
+            self._load(seeds)
+            return
         up = scope in ("tree", "lineage", "up")
         down = scope in ("tree", "lineage", "down")
         at = self.sync.id
