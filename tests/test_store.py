@@ -450,3 +450,18 @@ def test_a_cycle_in_the_data_ends_the_store_walk_as_it_ends_the_crawl(store: str
             assert offline.code == live.code == 0
             assert without_provenance(offline.out) == without_provenance(live.out), scope
             assert "cycle among units 'A', 'B', 'C'" in offline.out
+
+
+def test_a_batch_of_thousands_of_units_is_answered_from_the_store(store: str) -> None:
+    factory = Factory()
+    for t in range(40):
+        factory.unit(f"BOX-{t:02}", "BOX", batch="BOXES")
+        for c in range(60):
+            factory.unit(f"PART-{t:02}-{c:02}", "PART", parent=f"BOX-{t:02}", batch="PARTS")
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        sync(store, server)
+    # 2,400 seeds, read by the store's walk in chunks (a whole store's units would pass
+    # the 32,766 parameters SQLite takes in one statement).
+    run = tracegraph("batch", "PARTS", "--store", store, "--scope", "up", "-f", "json", "-o", "-")
+    assert run.code == 0, run.err
+    assert len(json.loads(run.out)["nodes"]) == 40 * 61

@@ -502,6 +502,9 @@ class Store:
         `UNION` (not `UNION ALL`) keeps each row once, so a cycle in the data ends
         the walk; with `depth`, each row carries its distance and stops there.
         """
+        if len(starts) > 500:  # a whole store's units: no engine takes that many parameters
+            chunks = (starts[i : i + 500] for i in range(0, len(starts), 500))
+            return set().union(*(self._walk(chunk, way, at, depth) for chunk in chunks))
         near, far = ("child", "parent") if way == "up" else ("parent", "child")
         marks = ", ".join("?" for _ in starts)
         links_valid = "links." + VALID.replace("valid_to", "links.valid_to", 2)
