@@ -324,7 +324,7 @@ def test_the_unit_list_is_read_a_window_of_pages_at_a_time_whatever_order_they_a
     in_flight = 0
     most = 0
     first_answered = False
-    before_first: list[int] = []  # pages asked for while the first had not answered
+    before_first: list[int] = []  # pages asked for while the slow one had not answered
 
     async def handler(request: httpx.Request) -> httpx.Response:
         nonlocal in_flight, most, first_answered
@@ -336,14 +336,15 @@ def test_the_unit_list_is_read_a_window_of_pages_at_a_time_whatever_order_they_a
             before_first.append(cursor)
         in_flight += 1
         most = max(most, in_flight)
-        # The first page is the slowest: the pages after it must not wait for it.
-        await asyncio.sleep(0.05 if cursor == 0 else 0.001)
-        if cursor == 0:
+        # The second page is the slowest: the pages after it must not wait for it.
+        await asyncio.sleep(0.05 if cursor == 100 else 0.001)
+        if cursor == 100:
             first_answered = True
         in_flight -= 1
         page = units[cursor : cursor + 100]
         more = cursor + 100 < len(units)
-        return httpx.Response(200, json={"data": page, "meta": {"has_more": more}})
+        meta = {"has_more": more, "next_cursor": cursor + 100 if more else None}
+        return httpx.Response(200, json={"data": page, "meta": meta})
 
     async def read() -> list[str]:
         async with ApiSource(
@@ -359,13 +360,14 @@ def test_the_unit_list_is_read_a_window_of_pages_at_a_time_whatever_order_they_a
     assert sorted(serials) == [u["serial_number"] for u in units]  # each once
     assert most == 4  # the window stays full
     assert asked[:4] == [0, 100, 200, 300] and max(asked) < 1234 + 4 * 100
-    assert len(before_first) > 4  # the window refilled while the first page was slow
+    assert len(before_first) > 5  # the window refilled while the second page was slow
 
 
 def test_an_endless_unit_list_stops_at_max_pages() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        body = {"data": [{"id": "u", "serial_number": "X"}], "meta": {"has_more": True}}
-        return httpx.Response(200, json=body)
+        cursor = int(request.url.params["cursor"])
+        meta = {"has_more": True, "next_cursor": cursor + 1}
+        return httpx.Response(200, json={"data": [{"id": "u", "serial_number": "X"}], "meta": meta})
 
     async def read() -> None:
         async with ApiSource(
@@ -376,3 +378,42 @@ def test_an_endless_unit_list_stops_at_max_pages() -> None:
 
     with pytest.raises(ApiError, match="still has more after 5 pages"):
         run(read())
+
+
+@pytest.mark.parametrize("page_size", [100, 50, 7])
+def test_the_unit_list_misses_no_unit_whatever_page_size_the_server_answers(page_size: int) -> None:
+    units = [{"id": f"u{i}", "serial_number": f"SN-{i:04}"} for i in range(250)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cursor = int(request.url.params["cursor"])
+        page = units[cursor : cursor + min(page_size, int(request.url.params["limit"]))]
+        more = cursor + len(page) < len(units)
+        meta = {"has_more": more, "next_cursor": cursor + len(page) if more else None}
+        return httpx.Response(200, json={"data": page, "meta": meta})
+
+    async def read() -> list[str]:
+        async with ApiSource(
+            "https://tofu.example/api", KEY, concurrency=4, transport=httpx.MockTransport(handler)
+        ) as source:
+            return [u["serial_number"] async for p in source.list_units(UnitFilters()) for u in p]
+
+    assert sorted(set(run(read()))) == [u["serial_number"] for u in units]
+
+
+def test_a_lookup_by_serials_that_never_ends_is_refused_after_a_few_pages() -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["cursor"])
+        meta = {"has_more": True, "next_cursor": int(request.url.params["cursor"]) + 100}
+        return httpx.Response(200, json={"data": [], "meta": meta})
+
+    async def read() -> None:
+        async with ApiSource(
+            "https://tofu.example/api", KEY, transport=httpx.MockTransport(handler)
+        ) as source:
+            await source.find_units(["A"])
+
+    with pytest.raises(ApiError, match="still has more after 3 pages"):
+        run(read())
+    assert len(asked) == 3

@@ -465,3 +465,33 @@ def test_a_batch_of_thousands_of_units_is_answered_from_the_store(store: str) ->
     run = tracegraph("batch", "PARTS", "--store", store, "--scope", "up", "-f", "json", "-o", "-")
     assert run.code == 0, run.err
     assert len(json.loads(run.out)["nodes"]) == 40 * 61
+
+
+def test_a_server_with_small_pages_and_a_unit_that_left_a_filter_lose_no_unit(
+    store: str,
+) -> None:
+    factory = _forest(30)  # 180 units
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        sync(store, server)
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY, page_size=50) as server:
+        again = sync(store, server)
+    assert "180 units seen, 0 added, 0 changed, 0 gone, 0 links changed" in again
+    # A filtered sync: SUB-000-0 leaves batch S1 for S2; it still exists, in its new batch.
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        sync(store, server, "--batch", "S1")
+    factory.specs["SUB-000-0"].batch = "S2"
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        moved = sync(store, server, "--batch", "S1")
+    assert "0 gone" in moved and "1 changed" in moved
+    unit = json.loads(tracegraph("unit", "SUB-000-0", "--store", store, "--depth", "0", "-f",
+                                 "json", "-o", "-").out)  # fmt: skip
+    assert unit["nodes"][0]["batch"] == "S2"
+
+
+def test_a_malformed_postgresql_url_never_shows_its_password() -> None:
+    line = one_error_line(
+        tracegraph("unit", "X", "--store", "postgresql://al:s3cr%zzet@127.0.0.1:1/d")
+    )
+    assert "s3cr" not in line and "zzet" not in line and "postgresql://al@127.0.0.1:1/d" in line
+    line = one_error_line(tracegraph("unit", "X", "--store", "postgresql://al:pw@127.0.0.1:abc/d"))
+    assert "valid port" in line and ":pw@" not in line

@@ -157,6 +157,19 @@ class _Pass:
             settled.update(path)
         return looped
 
+    async def unseen(self, candidates: list[str]) -> None:
+        """Units the store holds that the pages did not: asked for, in pages, before any is
+        marked gone. A deletion mid-read shifts the offsets past one; a unit that left a
+        filter (its batch changed) still exists; the children of a unit listing 10 or more
+        were never all named."""
+        known = {s.casefold() for s in self.rows}
+        wanted = sorted(s for s in candidates if s.casefold() not in known)
+        if wanted:
+            self.requests += -(-len(wanted) // 100)
+            found = await self.source.find_units(wanted)
+            asked = set(wanted)
+            self.take([r for s, r in sorted(found.items()) if s in asked])
+
     async def creating_runs(self, known: dict[str, tuple[str, str]]) -> None:
         """Each unit's creating run where a live crawl reads it (see the module): from the
         store when it has it, else `GET /v2/units/{serial}`."""
@@ -201,10 +214,14 @@ async def sync_store(
         if on_progress is not None:
             on_progress(Progress(len(reading.rows), 0, 0, reading.requests))
     await reading.absent()
+    covers = _covers(filters)
+    await reading.unseen(
+        [s for s, fields in store.current_fields().items() if covers is None or covers(fields)]
+    )
     await reading.creating_runs(store.creating_runs())
     requests = requests_sent() if requests_sent is not None else reading.requests
     record, _ = store.record_sync(
-        Observation(reading.rows, reading.parents, _covers(filters)),
+        Observation(reading.rows, reading.parents, covers),
         started_at=started,
         finished_at=generated_at_now(),
         source=source.url,

@@ -102,6 +102,55 @@ DEFAULT_MAX_PAGES = 1000  # of a list endpoint: 100,000 batches at 100 a page
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
+class _PageWindow:
+    """Which offsets of a list to read: guessed ahead by the first page's size, and every
+    `next_cursor` a page names; never one twice, never past the last page or `max_pages`."""
+
+    def __init__(self, max_pages: int, url: str) -> None:
+        self.max_pages = max_pages
+        self.url = url
+        self.asked: set[int] = set()
+        self.queue: list[int] = []
+        self.step: int | None = None  # the first page's size, once it answered
+        self.guess = 0
+        self.end: int | None = None  # the offset of the first page that has no more
+
+    def ask(self, at: int) -> None:
+        if at in self.asked or self.past_end(at):
+            return
+        if len(self.asked) >= self.max_pages:
+            raise ApiError(
+                f"the unit list at {self.url} still has more after {self.max_pages} pages; "
+                "narrow the filters, or raise --max-pages"
+            )
+        self.asked.add(at)
+        self.queue.append(at)
+
+    def take_asked(self, room: int) -> list[int]:
+        while self.step and self.end is None and len(self.queue) < room:
+            self.guess += self.step
+            self.ask(self.guess)
+        taken, self.queue = self.queue[:room], self.queue[room:]
+        return taken
+
+    def past_end(self, at: int) -> bool:
+        return self.end is not None and at > self.end
+
+    def answered(self, at: int, size: int, meta: Record) -> None:
+        if not meta.get("has_more"):
+            self.end = at if self.end is None else min(self.end, at)
+            return
+        cursor = meta.get("next_cursor")
+        if not isinstance(cursor, int) or isinstance(cursor, bool) or cursor <= at:
+            raise ApiError(
+                f"the unit list at {self.url} says it has more pages but gives no next_cursor "
+                "after the page it answered"
+            )
+        if at == 0 and self.step is None:
+            self.step = max(1, size)
+        self.ask(cursor)
+
+
 def _unit_list_query(filters: UnitFilters) -> QueryList:
     """The query of `GET /v2/units` for the filters, oldest first, 100 a page."""
     params: QueryList = [("limit", PAGE_LIMIT)]
@@ -263,7 +312,10 @@ class ApiSource:
         params: QueryList = [("serial_numbers", s) for s in chunk]
         params.append(("limit", PAGE_LIMIT))
         try:
-            return [r async for r in self._pages("/v2/units", params, "unit list")]
+            # At most 100 units answer 100 serials: a server that keeps saying it has more
+            # is refused after a few pages, not read for ever.
+            pages = self._pages("/v2/units", params, "unit list", max_pages=3)
+            return [r async for r in pages]
         except ApiError as error:
             if error.status not in BULK_REFUSALS:
                 raise
@@ -289,38 +341,35 @@ class ApiSource:
         """Every unit the filters select, oldest first, as many pages in flight as allowed.
 
         The cursor is an offset, so the pages ahead are asked for before the
-        one before them answers: a window of `concurrency` pages at a time,
-        until a page says there is no more. Sorted by `created_at` ascending,
-        units created during the read land at the end; a unit deleted during
-        it shifts the rest, which is why `sync` looks up afterwards what the
-        pages named but did not hold.
+        ones before them answer: a window of `concurrency` pages, stepping by
+        the size of the first page (a server may answer fewer than 100), and
+        every `next_cursor` a page names is read too, so that no gap is left
+        whatever the server's page size. Pages come in any order, and may
+        repeat a unit; the read ends at the first page that has no more.
+        Sorted by `created_at` ascending, units created during the read land
+        at the end; a unit deleted during it shifts the rest, which is why
+        `sync` looks up afterwards what it did not see.
         """
         params = _unit_list_query(filters)
+        window = _PageWindow(self._max_pages, self._url)
         pending: dict[asyncio.Task[Record], int] = {}
-        offset, last = 0, None  # `last`: the offset of the first page that said it was the last
         try:
-            while pending or last is None:
-                while last is None and len(pending) < self._concurrency:
-                    if offset // PAGE_LIMIT >= self._max_pages:
-                        raise ApiError(
-                            f"the unit list at {self._url} still has more after "
-                            f"{self._max_pages} pages; narrow the filters, or raise --max-pages"
-                        )
-                    query = [*params, ("cursor", offset)]
-                    pending[asyncio.ensure_future(self._get("/v2/units", query, None))] = offset
-                    offset += PAGE_LIMIT
-                # Whichever page answers first: the window refills at once (no page waits
-                # for a slower one before it), and the pages come in any order.
+            window.ask(0)
+            while True:
+                for at in window.take_asked(self._concurrency - len(pending)):
+                    query = [*params, ("cursor", at)]
+                    pending[asyncio.ensure_future(self._get("/v2/units", query, None))] = at
+                if not pending:
+                    return
                 done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in sorted(done, key=pending.__getitem__):
                     at = pending.pop(task)
-                    if last is not None and at > last:
-                        continue  # asked for before the end was known: past it
+                    if window.past_end(at):
+                        continue  # asked for before the end was known
                     data, meta = self._page(task.result(), "unit list")
+                    window.answered(at, len(data), meta)
                     yield data
-                    if not meta.get("has_more"):
-                        last = at if last is None else min(last, at)
-                for task in [t for t, at in pending.items() if last is not None and at > last]:
+                for task in [t for t, at in pending.items() if window.past_end(at)]:
                     task.cancel()
         finally:
             for task in pending:
@@ -343,14 +392,17 @@ class ApiSource:
         async for batch in self._pages("/v2/batches", params, "batch list"):
             yield batch
 
-    async def _pages(self, path: str, params: QueryList, what: str) -> AsyncIterator[Record]:
-        """Every record of a cursor-paginated list endpoint."""
+    async def _pages(
+        self, path: str, params: QueryList, what: str, max_pages: int | None = None
+    ) -> AsyncIterator[Record]:
+        """Every record of a cursor-paginated list endpoint (at most `max_pages` pages)."""
         cursor: int | None = 0
         seen_cursors: set[int] = set()
+        most = self._max_pages if max_pages is None else max_pages
         while cursor is not None:
-            if len(seen_cursors) >= self._max_pages:
+            if len(seen_cursors) >= most:
                 raise ApiError(
-                    f"the {what} at {self._url} still has more after {self._max_pages} pages; "
+                    f"the {what} at {self._url} still has more after {most} pages; "
                     "narrow the filters, or raise --max-pages"
                 )
             if cursor in seen_cursors:

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from tracegraph.errors import NotFoundError, StoreError
 from tracegraph.source import (
@@ -111,9 +111,24 @@ def display_target(target: str) -> str:
     host = parts.hostname or ""
     if parts.username:
         host = f"{parts.username}@{host}"
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:
+        raise StoreError(
+            f"{urlunsplit((parts.scheme, host, parts.path, '', ''))} is not a PostgreSQL URL "
+            "with a valid port"
+        ) from None
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _without_password(text: str, target: str) -> str:
+    """`text` with the store's password taken out, as typed and as percent-decoded."""
+    password = urlsplit(target).password
+    for secret in {password, unquote(password)} if password else ():
+        text = text.replace(secret, "***")
+    return text
 
 
 def is_postgres(target: str) -> bool:
@@ -616,6 +631,12 @@ class Store:
             found.setdefault(str(batch), set()).add((str(part), str(revision)))
         return found
 
+    def current_fields(self) -> dict[str, dict[str, str]]:
+        """Each current unit's fields that filters select by (a sync checks what it did not see)."""
+        names = ("part_number", "revision", "batch", "created_at")
+        rows = self._rows(f"SELECT serial, {', '.join(names)} FROM units WHERE valid_to IS NULL")
+        return {str(row[0]): dict(zip(names, map(str, row[1:]), strict=True)) for row in rows}
+
     def creating_runs(self) -> dict[str, tuple[str, str]]:
         """The creating run (outcome, procedure) of each current unit read in full once."""
         rows = self._rows(
@@ -718,6 +739,7 @@ def _connect_postgres(url: str) -> Any:
     except psycopg.Error as error:
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         reason = lines[0].removeprefix("connection failed: ") if lines else type(error).__name__
+        reason = _without_password(reason, url)
         raise StoreError(
             f"cannot connect to PostgreSQL store {display_target(url)}: {reason}"
         ) from None
