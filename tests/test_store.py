@@ -495,3 +495,14 @@ def test_a_malformed_postgresql_url_never_shows_its_password() -> None:
     assert "s3cr" not in line and "zzet" not in line and "postgresql://al@127.0.0.1:1/d" in line
     line = one_error_line(tracegraph("unit", "X", "--store", "postgresql://al:pw@127.0.0.1:abc/d"))
     assert "valid port" in line and ":pw@" not in line
+
+
+def test_a_batch_is_found_ignoring_case_alike_on_both_engines(store: str) -> None:
+    factory = Factory()
+    for i in range(3):
+        factory.unit(f"U-{i}", "PART", batch="ÄB-1")
+    with TofuPilotServer(factory.snapshot(), api_key=API_KEY) as server:
+        sync(store, server)
+    run = tracegraph("batch", "äb-1", "--store", store, "-f", "json", "-o", "-")
+    assert run.code == 0, run.err
+    assert sorted(n["id"] for n in json.loads(run.out)["nodes"]) == ["U-0", "U-1", "U-2"]

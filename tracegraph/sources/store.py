@@ -95,7 +95,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (child, valid_from)
         )""",
         "CREATE INDEX links_parent ON links (parent, valid_from)",
-        "CREATE INDEX units_batch ON units (LOWER(batch))",
+        "CREATE INDEX units_batch ON units (batch)",
     ),
 }
 
@@ -604,10 +604,25 @@ class Store:
         return units, links
 
     def batch_members(self, number: str, at: int) -> list[tuple[str, UnitRow]]:
+        """The units of a batch at sync `at`, its number compared ignoring case as the API does.
+
+        The case is folded in Python, not by SQL's LOWER: SQLite's folds ASCII only,
+        PostgreSQL's all of Unicode, and both engines must answer alike.
+        """
+        spellings = sorted(
+            {
+                str(batch)
+                for (batch,) in self._rows("SELECT DISTINCT batch FROM units WHERE batch <> ''")
+                if str(batch).casefold() == number.casefold()
+            }
+        )
+        if not spellings:
+            return []
+        marks = ", ".join("?" for _ in spellings)
         rows = self._rows(
             "SELECT serial, " + ", ".join(UNIT_FIELDS) + f" FROM units WHERE {VALID}"
-            " AND LOWER(batch) = LOWER(?) ORDER BY serial",
-            (at, at, number),
+            f" AND batch IN ({marks}) ORDER BY serial",
+            (at, at, *spellings),
         )
         return [(str(row[0]), tuple(str(v) for v in row[1:])) for row in rows]
 
