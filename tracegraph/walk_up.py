@@ -129,7 +129,8 @@ class WalkUp:
     async def _complete_tops(self, seeds: Iterable[str]) -> None:
         """Fetch in full the top-level units above the seeds (and the namers of missing tops)."""
         ledger = self.ledger
-        tops = {top for seed in seeds for top in self._tops(ledger.canonical(seed))}
+        known: dict[str, frozenset[str]] = {}  # unit -> its tops, for every unit a walk passed
+        tops = {top for seed in seeds for top in self._tops(ledger.canonical(seed), known)}
         # A seed with no parent and no children is loose: its list form is enough.
         loose = {s for s in tops if self.depths.get(s) == 0 and not self._has_children(s)}
         wanted = sorted(s for s in tops - loose if s in ledger.units and s not in ledger.full)
@@ -150,15 +151,28 @@ class WalkUp:
         record = self.ledger.units.get(serial)
         return record is not None and bool(unit_references(record)[1])
 
-    def _tops(self, serial: str) -> set[str]:
-        """Where following parents ends: the top unit, or every unit of a cycle."""
-        units, path = self.ledger.units, [serial]
-        while path[-1] in units:
+    def _tops(self, serial: str, known: dict[str, frozenset[str]]) -> frozenset[str]:
+        """Where following parents ends: the top unit, or every unit of a cycle.
+
+        Every unit a walk passes learns its answer, so the seeds of one long
+        chain (a batch of nested units) cost one walk, not one each.
+        """
+        units, path, on_path = self.ledger.units, [serial], {serial}
+        found: frozenset[str] | None = None
+        while found is None and path[-1] in units:
+            if path[-1] in known:
+                found = known[path.pop()]
+                break
             parent = reference_serial(units[path[-1]].get("parent"))
             if not parent:
                 break
             parent = self.ledger.canonical(parent)
-            if parent in path:
-                return set(path[path.index(parent) :])
+            if parent in on_path:
+                found = frozenset(path[path.index(parent) :])
+                break
             path.append(parent)
-        return {path[-1]}
+            on_path.add(parent)
+        if found is None:
+            found = known.get(path[-1], frozenset({path[-1]}))
+        known.update(dict.fromkeys(path, found))
+        return found

@@ -312,10 +312,18 @@ class ApiSource:
         params: QueryList = [("serial_numbers", s) for s in chunk]
         params.append(("limit", PAGE_LIMIT))
         try:
-            # At most 100 units answer 100 serials: a server that keeps saying it has more
-            # is refused after a few pages, not read for ever.
-            pages = self._pages("/v2/units", params, "unit list", max_pages=3)
-            return [r async for r in pages]
+            # N serials are answered by at most N units, on at most N pages: a server that
+            # keeps saying it has more, or sends more units than asked, is refused.
+            records: list[Record] = []
+            pages = self._pages("/v2/units", params, "unit list", max_pages=len(chunk) + 1)
+            async for record in pages:
+                records.append(record)
+                if len(records) > 2 * len(chunk):
+                    raise ApiError(
+                        f"the unit list at {self._url} answered {len(chunk)} serials with "
+                        f"more than {2 * len(chunk)} units"
+                    )
+            return records
         except ApiError as error:
             if error.status not in BULK_REFUSALS:
                 raise
