@@ -466,9 +466,7 @@ class Store:
         """Units valid at sync `at`, by folded serial: (serial as spelled, attributes)."""
         folded = sorted({s.casefold() for s in serials})
         found: dict[str, tuple[str, UnitRow]] = {}
-        for start in range(0, len(folded), 500):
-            chunk = folded[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
+        for chunk, marks in _in_chunks(folded):
             for row in self._rows(
                 "SELECT folded, serial, " + ", ".join(UNIT_FIELDS) + " FROM units "
                 f"WHERE folded IN ({marks}) AND {VALID}",
@@ -484,9 +482,7 @@ class Store:
         wanted = sorted(set(serials))
         parent_of: dict[str, str] = {}
         children: dict[str, set[str]] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
+        for chunk, marks in _in_chunks(wanted):
             # Two queries, each on its own index (an OR of both keeps PostgreSQL from either).
             for column in ("child", "parent"):
                 for child, parent in self._rows(
@@ -511,14 +507,14 @@ class Store:
             found |= self._walk(sorted(found), "down", at, below)
         return found
 
-    def _walk(self, starts: list[str], way: str, at: int, depth: int | None) -> set[str]:
+    def _walk(self, starts: Sequence[str], way: str, at: int, depth: int | None) -> set[str]:
         """One `WITH RECURSIVE` walk over the links valid at `at`, up or down.
 
         `UNION` (not `UNION ALL`) keeps each row once, so a cycle in the data ends
         the walk; with `depth`, each row carries its distance and stops there.
         """
         if len(starts) > 500:  # a whole store's units: no engine takes that many parameters
-            chunks = (starts[i : i + 500] for i in range(0, len(starts), 500))
+            chunks = (chunk for chunk, _ in _in_chunks(starts))
             return set().union(*(self._walk(chunk, way, at, depth) for chunk in chunks))
         near, far = ("child", "parent") if way == "up" else ("parent", "child")
         marks = ", ".join("?" for _ in starts)
@@ -546,9 +542,7 @@ class Store:
         """Every link that touched `serials`, in any sync: (parent, child, from, to)."""
         wanted = sorted(set(serials))
         found: list[tuple[str, str, int, int | None]] = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
+        for chunk, marks in _in_chunks(wanted):
             found += [
                 (str(parent), str(child), int(valid_from), None if to is None else int(to))
                 for child, parent, valid_from, to in self._rows(
@@ -572,9 +566,7 @@ class Store:
         units: list[UnitVersion] = []
         links: list[LinkVersion] = []
         window = "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)"
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
+        for chunk, marks in _in_chunks(wanted):
             for row in self._rows(
                 "SELECT serial, valid_from, valid_to, " + ", ".join(UNIT_FIELDS) + " FROM units "
                 f"WHERE serial IN ({marks}) AND {window}",
@@ -691,6 +683,16 @@ class Store:
                 [(child, sync.id, parent) for child, parent in links],
             )
         self._analyse()
+
+
+def _in_chunks(values: Sequence[str], size: int = 500) -> Iterator[tuple[Sequence[str], str]]:
+    """`values` in chunks an `IN (...)` list can hold on both engines, with their `?` marks.
+
+    SQLite takes at most 32,766 parameters in a statement, PostgreSQL 65,535.
+    """
+    for start in range(0, len(values), size):
+        chunk = values[start : start + size]
+        yield chunk, ", ".join("?" for _ in chunk)
 
 
 def _changes(
