@@ -264,37 +264,6 @@ def test_graphviz_draws_the_tree_layout_without_overlaps_parents_on_top() -> Non
         assert boxes[parent][3] < boxes[child][1]  # SVG y grows downwards too
 
 
-@needs_graphviz
-def test_a_big_placed_picture_rendered_in_pieces_is_the_picture_rendered_whole(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from xml.etree import ElementTree
-
-    drawing = sys.modules["tracegraph.picture.drawing"]
-    f = Factory().unit("ROOT", "ROOT")
-    for i in range(12):
-        f.unit(f"M-{i:02}", "MOD", parent="ROOT", batch=f"B{i}")
-        for j in range(9):  # staggered leaves: edges down the gutters, left of the boxes
-            f.unit(f"L-{i:02}-{j}", f"LEAF{j}", parent=f"M-{i:02}", batch=f"B{i}-{j}")
-    graph = graph_of(f, "ROOT")
-    whole = tracegraph.export(graph, "svg", layout="tree", collapse="none").decode()
-    monkeypatch.setattr(drawing, "PIECE", 25)  # 121 boxes: five pieces
-    pieces = tracegraph.export(graph, "svg", layout="tree", collapse="none").decode()
-
-    def elements(svg: str) -> dict[str, str]:
-        element = r'<g id="([ue]\d+)" class="(?:node|edge)">(.*?)\n</g>\n(?=<!--|</g>)'
-        return dict(re.findall(element, svg, re.S))
-
-    assert len(elements(whole)) == 121 + 120
-    assert elements(pieces) == elements(whole)  # every box and edge, drawn at the same place
-    svg = ElementTree.fromstring(pieces.encode())
-    ids = [e.get("id") for e in svg.iter() if e.get("id")]
-    assert len(ids) == len(set(ids))
-    assert svg.get("viewBox") == ElementTree.fromstring(whole.encode()).get("viewBox")
-    assert pieces.count("Genealogy of unit ROOT") == whole.count("Genealogy of unit ROOT")
-    assert "corner" not in pieces and pieces.count("<!--") == whole.count("<!--")
-
-
 # --- limits of the formats ------------------------------------------------------
 
 

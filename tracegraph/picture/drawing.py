@@ -4,8 +4,9 @@
 page otherwise (A3 landscape at half scale: 2,382 × 1,684 pt); `--layout
 auto` keeps Graphviz's `dot`, which draws small genealogies best, while every
 tree of the picture has at most `TREE_LAYOUT_ABOVE` boxes, and places bigger
-ones itself with the tree layout (`treelayout.py`), which Graphviz then only
-renders (`neato -n2`).
+ones itself with the tree layout (`treelayout.py`). A placed picture is
+drawn as SVG and PDF without Graphviz (`placed.py`), and as PNG, or on a
+page, by Graphviz's `neato -n2`, which then only renders.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import networkx as nx
 from tracegraph.picture import legend, style
 from tracegraph.picture.collapse import collapse, is_group
 from tracegraph.picture.layout import ASPECT
-from tracegraph.picture.metrics import Graphviz, metrics_for
+from tracegraph.picture.metrics import Graphviz, Metrics, metrics_for
 from tracegraph.picture.options import PictureOptions, page_size
 from tracegraph.picture.scene import (
     GRAPH_NAME,
@@ -41,10 +42,6 @@ HEADING_BAND = 90.0  # points the title block and key take above the picture, ab
 # a forest of 50 trees of 206 boxes (10,300) took 2.1 s (bench/layout_bench.py).
 # So the switch looks at the biggest tree, not at the whole picture.
 TREE_LAYOUT_ABOVE = 1500
-# Boxes Graphviz renders in one run. A placed picture bigger than this is
-# rendered in pieces, side by side on the machine's cores (about 1.7× faster
-# on two). The pieces depend only on the picture, so its bytes do too.
-PIECE = 3000
 STAND_IN = 'style=invis, shape=point, width=0, height=0, label=""'
 
 
@@ -72,41 +69,17 @@ class Drawing:
     def with_label(self, label: str) -> Picture:
         return dataclasses.replace(self.picture, graph=[*self.picture.graph, ("label", label)])
 
-    def pieces(self, label: str) -> list[str]:
-        """The picture as DOT in pieces of at most `PIECE` boxes, to render side by side.
 
-        Only a placed picture comes in pieces. Each piece holds the picture's
-        corners as invisible points, so that Graphviz frames every piece alike,
-        each edge goes with its child, and an edge's parent from another piece
-        stands in as an invisible point at its place.
-        """
-        whole = self.with_label(label)
-        nodes = whole.nodes
-        if self.size is None or len(nodes) <= PIECE:
-            return [write_dot(whole, self.numbers.__getitem__)]
-        assert self.frame is not None
-        left, bottom, right, top = self.frame
-        corners = [f'  corner0 [{STAND_IN}, pos="{left:.1f},{bottom:.1f}!"];',
-                   f'  corner1 [{STAND_IN}, pos="{right:.1f},{top:.1f}!"];']  # fmt: skip
-        order = {key: i for i, (key, _) in enumerate(nodes)}
-        places = {key: dict(attributes)["pos"] for key, attributes in nodes}
-        pieces = []
-        for start in range(0, len(nodes), PIECE):
-            mine = range(start, start + PIECE)
-            edges = [edge for edge in whole.edges if order[edge[1]] in mine]
-            stand_ins = sorted({order[p] for p, _, _ in edges if order[p] not in mine})
-            hidden = [
-                f"  {self.numbers[nodes[i][0]]} [{STAND_IN}, pos={places[nodes[i][0]]}];"
-                for i in stand_ins
-            ]
-            piece = dataclasses.replace(whole, nodes=nodes[start : mine.stop], edges=edges)
-            pieces.append(write_dot(piece, self.numbers.__getitem__, [*corners, *hidden]))
-        return pieces
+def box_metrics(graphviz: Graphviz, labels: Labels) -> Metrics:
+    """The metrics of every character and line shape these boxes show."""
+    return metrics_for(graphviz, (lines for lines, _ in labels.values()))
 
 
-def box_sizes(graphviz: Graphviz, labels: Labels) -> dict[str, tuple[float, float]]:
+def box_sizes(
+    graphviz: Graphviz, labels: Labels, metrics: Metrics | None = None
+) -> dict[str, tuple[float, float]]:
     """Every box's width and height in points, as Graphviz will draw it."""
-    metrics = metrics_for(graphviz, (lines for lines, _ in labels.values()))
+    metrics = metrics or box_metrics(graphviz, labels)
     return {serial: metrics.box(lines) for serial, (lines, _) in labels.items()}
 
 
@@ -178,23 +151,70 @@ def _wants_tree(options: PictureOptions, view: nx.DiGraph) -> bool:
     return options.layout == "tree"
 
 
-def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> Drawing:
-    """The picture Graphviz draws: numbered nodes, folded and laid out as `options` say."""
+@dataclass(frozen=True)
+class Plan:
+    """What a picture draws and where, before anything is drawn.
+
+    `placement`, `sizes` and `frame` are set when the tree layout placed the boxes.
+    """
+
+    view: nx.DiGraph  # the genealogy, or its collapsed view
+    labels: Labels
+    metrics: Metrics | None  # the boxes' text's, when placed
+    fills: style.Fills
+    sizes: dict[str, tuple[float, float]] | None
+    placement: Placement | None
+    # When placed: the left, bottom, right and top of all that is drawn, in DOT's points.
+    frame: tuple[float, float, float, float] | None
+    title: str  # the picture's title, for the document
+    heading: legend.Heading  # the title block and key, placed once the picture's size is known
+
+
+def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> Plan:
+    """The view to draw, its labels, and the tree layout's places if it is placed."""
     view, placement, sizes = _view(graphviz, graph, options)
-    aspect = _aspect(options)
-    engine: tuple[str, ...] = ()
-    size = frame = None
     labels = labels_of(view)
+    metrics = frame = None
     if _wants_tree(options, view):
+        metrics = box_metrics(graphviz, labels)
         if placement is None or sizes is None:
-            sizes = box_sizes(graphviz, labels)
-            placement = tree_layout(view, sizes, options.rankdir, aspect)
-        engine, size = ("-Kneato", "-n2"), (placement.width, placement.height)
+            sizes = box_sizes(graphviz, labels, metrics)
+            placement = tree_layout(view, sizes, options.rankdir, _aspect(options))
         left, top, right, bottom = placement.bounds(sizes)
         frame = (left, placement.height - bottom, right, placement.height - top)
     else:
         placement = sizes = None
     fills = style.fills(view, options.color_by)
+    return Plan(
+        view=view,
+        labels=labels,
+        metrics=metrics,
+        fills=fills,
+        sizes=sizes,
+        placement=placement,
+        frame=frame,
+        title=style.title_block(view, options.title)[0],
+        heading=legend.heading_of(view, fills, options.title, options.legend),
+    )
+
+
+def to_drawing(
+    graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions, plan: Plan | None = None
+) -> Drawing:
+    """The picture Graphviz draws: numbered nodes, folded and laid out as `options` say."""
+    plan = plan or plan_of(graphviz, graph, options)
+    view, placement, sizes, labels, fills = (
+        plan.view,
+        plan.placement,
+        plan.sizes,
+        plan.labels,
+        plan.fills,
+    )
+    aspect = _aspect(options)
+    engine: tuple[str, ...] = ()
+    size = None
+    if placement is not None:
+        engine, size = ("-Kneato", "-n2"), (placement.width, placement.height)
     drawn = picture(view, placement, sizes, labels, Look(fills, options.rankdir, aspect))
     numbers = {key: f"u{i}" for i, (key, _) in enumerate(drawn.nodes)}
     # The number is also the box's id in the SVG, where the HTML viewer finds it;
@@ -224,10 +244,10 @@ def to_drawing(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -
         titles=titles,
         tooltips=tooltips,
         members=members,
-        title=style.title_block(view, options.title)[0],
-        heading=legend.heading_of(view, fills, options.title, options.legend),
+        title=plan.title,
+        heading=plan.heading,
         size=size,
-        frame=frame,
+        frame=plan.frame,
         view=view,
     )
 

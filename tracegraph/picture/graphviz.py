@@ -18,18 +18,26 @@ import signal
 import subprocess
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import networkx as nx
 
 from tracegraph.errors import ExportError, TracegraphWarning
-from tracegraph.picture import legend
-from tracegraph.picture.drawing import BOUNDING_BOX, STAND_IN, Drawing, to_drawing
+from tracegraph.picture import legend, pdf, placed, style
+from tracegraph.picture.drawing import (
+    BOUNDING_BOX,
+    GRAPH_NAME,
+    STAND_IN,
+    Drawing,
+    Plan,
+    plan_of,
+    to_drawing,
+)
 from tracegraph.picture.metrics import metrics_for
 from tracegraph.picture.options import PictureOptions, page_size
 from tracegraph.picture.scene import write_dot
-from tracegraph.picture.svg import join_pieces, retitle
+from tracegraph.picture.svg import placed_svg, retitle
 
 INSTALL_HINT = (
     "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install "
@@ -103,19 +111,12 @@ class GraphvizRuns:
         arguments: list[str],
         texts: Sequence[bytes | str],
         what: str,
-        then: Callable[[bytes], bytes] | None = None,
     ) -> list[bytes]:
-        """`run` on each text, as many at once as the machine has cores; `then` on each result.
-
-        A text is encoded only when its turn comes, and `then` runs as soon as
-        its piece is drawn, while Graphviz draws the others: what waits in
-        memory is the texts and the finished results, not Graphviz's output.
-        """
+        """`run` on each text, as many at once as the machine has cores."""
 
         def one(text: bytes | str) -> bytes:
             data = text.encode("utf-8") if isinstance(text, str) else text
-            drawn = self.run(arguments, data, what)
-            return then(drawn) if then is not None else drawn
+            return self.run(arguments, data, what)
 
         if len(texts) == 1:
             return [one(texts[0])]
@@ -249,33 +250,63 @@ def _laid_out(graphviz: GraphvizRuns, drawing: Drawing, fmt: str, options: Pictu
     return max(laid, key=scale)
 
 
-def _svg(graphviz: GraphvizRuns, drawing: Drawing, label: str, laid_out: bytes | None) -> bytes:
-    """The SVG: laid out by `dot` in one run, or placed and rendered in pieces side by side.
+def _heading(graphviz: GraphvizRuns, plan: Plan, label: str) -> bytes:
+    """Graphviz's SVG of the title block and key alone, framed like the placed picture.
 
-    Each piece is encoded, drawn and retitled on its own, while Graphviz
-    draws the others: the whole picture is never held as DOT or SVG text,
-    only the finished pieces.
+    Two invisible corners at the picture's frame make Graphviz place the label,
+    and translate the drawing, exactly as it would with every box drawn.
     """
-    engine, what = ["-Kneato", "-n2", "-Tsvg"], "draw the SVG"
-    if laid_out is not None:
-        return retitle(graphviz.run(engine, _labelled(laid_out, label), what), drawing)
-    pieces = drawing.pieces(label)
-    retitled = graphviz.run_side_by_side(
-        engine, pieces, what, lambda piece: retitle(piece, drawing)
+    assert plan.frame is not None
+    left, bottom, right, top = plan.frame
+    text = (
+        f"digraph {GRAPH_NAME} {{\n"
+        f'  graph [labelloc=t, labeljust=l, fontname="{style.FONT}", fontsize=14, label={label}];\n'
+        f'  corner0 [{STAND_IN}, pos="{left:.2f},{bottom:.2f}!"];\n'
+        f'  corner1 [{STAND_IN}, pos="{right:.2f},{top:.2f}!"];\n}}\n'
     )
-    del pieces
-    return join_pieces(retitled)
+    return graphviz.run(["-Kneato", "-n2", "-Tsvg"], text.encode("utf-8"), "draw the title block")
 
 
-def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> tuple[bytes, Drawing]:
-    """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf), and say what is where.
+def _drawn_here(
+    graphviz: GraphvizRuns, graph: nx.DiGraph, plan: Plan, fmt: str, options: PictureOptions
+) -> bytes | None:
+    """A placed picture as SVG or PDF, its boxes and edges written here (`placed.py`).
+
+    None: a PDF whose text the standard PDF fonts cannot show (Graphviz draws that one).
+    """
+    assert plan.frame is not None and plan.placement is not None and plan.sizes is not None
+    assert plan.metrics is not None
+    left, bottom, right, top = plan.frame
+    metrics = metrics_for(graphviz, [legend.label_lines(plan.heading)])
+    arrangement = legend.best_arrangement(plan.heading, (right - left, top - bottom), metrics)
+    label = legend.label(plan.heading, arrangement)
+    shapes = placed.Shapes(
+        plan.view, plan.labels, plan.sizes, plan.placement, plan.fills, plan.metrics, plan.frame,
+        plan.title,
+    )  # fmt: skip
+    if fmt == "svg":
+        return placed_svg(_heading(graphviz, plan, label), shapes)
+    heading = _heading(graphviz, plan, label)
+    generated_at = str(graph.graph.get("generated_at", ""))
+    return pdf.placed_pdf(heading, shapes, generated_at, [plan.metrics, metrics])
+
+
+def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions, here: bool = True) -> bytes:
+    """Draw the genealogy as `fmt` (svg, png or pdf): by Graphviz, or placed and written here.
 
     The picture is laid out first (by `dot`, or placed by the tree layout), so
     that its size is known: the title block and key are arranged to suit it,
-    and a PNG or a page is sized before it is drawn.
+    and a PNG or a page is sized before it is drawn. A placed SVG, or PDF
+    without a page, is written here unless `here` is false (Graphviz renders
+    it then: what the tests hold the writing here to).
     """
     graphviz = GraphvizRuns(graph, options)
-    drawing = to_drawing(graphviz, graph, options)
+    plan = plan_of(graphviz, graph, options)
+    if here and plan.frame is not None and (fmt == "svg" or (fmt == "pdf" and not options.page)):
+        drawn_here = _drawn_here(graphviz, graph, plan, fmt, options)
+        if drawn_here is not None:
+            return drawn_here
+    drawing = to_drawing(graphviz, graph, options, plan)
     laid_out: bytes | None = None
     if drawing.frame is None:
         laid_out = _laid_out(graphviz, drawing, fmt, options)
@@ -287,10 +318,10 @@ def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> tuple[bytes, D
     arrangement = legend.best_arrangement(drawing.heading, (right - left, top - bottom), metrics)
     label = legend.label(drawing.heading, arrangement)
     what, engine = f"draw the {fmt.upper()}", ["-Kneato", "-n2"]
-    if fmt == "svg":
-        return _svg(graphviz, drawing, label, laid_out), drawing
     if laid_out is None:  # placed: the whole picture in one DOT text, for one run
         laid_out = write_dot(drawing.picture, drawing.numbers.__getitem__).encode("utf-8")
+    if fmt == "svg":
+        return retitle(graphviz.run([*engine, "-Tsvg"], _labelled(laid_out, label), what), drawing)
     text, fit = _labelled(laid_out, label), list[str]()
     if options.page:
         text, fit = _on_page(graphviz, text, frame, options.page, label, laid_out)
@@ -300,14 +331,14 @@ def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> tuple[bytes, D
         else:
             width, height = legend.label_size(drawing.heading, arrangement, metrics)
             dpi = _png_dpi(max(right - left, width), top - bottom + height)
-        return graphviz.run([*engine, *fit, f"-Gdpi={dpi}", "-Tpng"], text, what), drawing
+        return graphviz.run([*engine, *fit, f"-Gdpi={dpi}", "-Tpng"], text, what)
     drawn = graphviz.run([*engine, *fit, "-Tpdf"], text, what)
-    return _dated(drawn, str(graph.graph.get("generated_at", ""))), drawing
+    return _dated(drawn, str(graph.graph.get("generated_at", "")))
 
 
 def render(graph: nx.DiGraph, fmt: str, options: PictureOptions) -> bytes:
     """Draw the genealogy with Graphviz as `fmt` (svg, png or pdf)."""
-    return draw(graph, fmt, options)[0]
+    return draw(graph, fmt, options)
 
 
 def _dated(pdf: bytes, generated_at: str) -> bytes:

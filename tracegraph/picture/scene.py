@@ -82,7 +82,7 @@ def box_lines(
     return lines, colours
 
 
-def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
+def node_style(attributes: dict[str, object], fill: str) -> Attributes:
     if attributes.get("status") == "missing":
         attrs = [
             ("style", '"rounded,dashed"'),
@@ -114,7 +114,7 @@ def _node_style(attributes: dict[str, object], fill: str) -> Attributes:
     return attrs
 
 
-def _edge_style(attributes: dict[str, object], child: dict[str, object]) -> Attributes:
+def edge_style(attributes: dict[str, object], child: dict[str, object]) -> Attributes:
     """A link OLD had and NEW lacks (a diff picture's) is dashed."""
     if attributes.get("change") == "departed" or child.get("departed"):
         return [("style", "dashed"), ("color", f'"{style.DEPARTED_BORDER}"')]
@@ -221,14 +221,14 @@ def picture(
         lines, line_colours = labels[serial]
         attrs = [
             ("label", html_label(lines, line_colours)),
-            *_node_style(attributes, fills.of(attributes)),
+            *node_style(attributes, fills.of(attributes)),
         ]
         tooltip = style.tooltip_lines(attributes)
         tooltip += [style.clip(f"warning: {warning}") for warning in about.get(serial, ())]
         attrs.append(("tooltip", _tooltip(tooltip)))
         nodes.append((serial, attrs + node_extra.get(serial, [])))
     edges = [
-        (p, c, [*_edge_style(graph.edges[p, c], graph.nodes[c]), *edge_extra.get((p, c), [])])
+        (p, c, [*edge_style(graph.edges[p, c], graph.nodes[c]), *edge_extra.get((p, c), [])])
         for p, c in sorted(graph.edges)
     ]
     return Picture(

@@ -1,18 +1,35 @@
-"""Graphviz's SVG made to say what each element is.
+"""SVG: Graphviz's made to say what each element is, and a placed picture's written here.
 
 Graphviz draws numbered nodes (`u0`, `u1`, ...; see `drawing.to_drawing`), so
 its `<title>` elements, which browsers show on hover and screen readers
 announce, would say `u0` and `u0->u11`. Here each node's title becomes its
 serial number (a group's: what it stands for and every serial), each edge's
 `PARENT → CHILD`, and the document's title the picture's title, escaped for XML.
+
+A placed picture's boxes and edges (`placed.py`) are written here in the
+same markup Graphviz writes, into the SVG Graphviz drew of its title block
+and key alone.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 
-from tracegraph.escape import xml_attribute, xml_text
+from tracegraph.escape import xml_attribute, xml_plain, xml_text
+from tracegraph.picture import forked
 from tracegraph.picture.drawing import GRAPH_NAME, Drawing
+from tracegraph.picture.placed import (
+    DEPTH,
+    ROUNDED_POINTS,
+    Box,
+    Link,
+    Point,
+    Shapes,
+    box3d,
+    rounded_numbers,
+)
 
 _TITLE = re.compile(r"<title>([^<]*)</title>")
 # A node's title, and the tooltip of its link, which Graphviz writes right after it.
@@ -21,30 +38,14 @@ _NODE_TOOLTIP = re.compile(
 )
 _EDGE = re.compile(r"([A-Za-z0-9_]+)&#45;&gt;([A-Za-z0-9_]+)")
 _SVG_START = re.compile(r"<svg\b[^>]*>")
-# An invisible point's comment (a piece's corners and stand-ins): no element follows.
-_INVISIBLE = re.compile(rb"<!-- [A-Za-z0-9_]+ -->\n(?=<!--|</g>\n</svg>)")
-_END = b"\n</g>\n</svg>\n"
-
-
-def join_pieces(pieces: list[bytes]) -> bytes:
-    """One SVG of the pieces Graphviz rendered apart (`Drawing.pieces`).
-
-    Every piece has the same frame, so the first is kept whole (its title,
-    background and graph label) and the others add their boxes and edges.
-    """
-    if len(pieces) == 1:
-        return pieces[0]
-    # Views into the pieces, not copies: only the pieces and the joined SVG are in memory.
-    bodies: list[memoryview | bytes] = []
-    for number, piece in enumerate(pieces):
-        piece = pieces[number] = _INVISIBLE.sub(b"", piece)
-        end = piece.rindex(_END)
-        start = 0
-        if number:  # its boxes and edges: from the first after the graph's own elements
-            start = piece.index(b"\n<!-- ", piece.index(b'class="graph"'))
-        bodies.append(memoryview(piece)[start:end])
-    bodies.append(_END)
-    return b"".join(bodies)
+# An invisible point's comment (the frame's corners): no element follows.
+_INVISIBLE = re.compile(r"<!-- [A-Za-z0-9_]+ -->\n(?=<!--|</g>\n</svg>)")
+_END = "\n</g>\n</svg>\n"
+FONT_FAMILY = "Helvetica,sans-Serif"  # as Graphviz names it
+CHUNK = 5000  # boxes or edges written into one piece of the file
+# The boxes a fork writes (`forked.py`), while this process writes the others
+# and the edges, which take about a third of a box's time each.
+FORKED_SHARE = 0.65
 
 
 def retitle(svg: bytes, drawing: Drawing) -> bytes:
@@ -89,3 +90,132 @@ def _short(drawing: Drawing, number: str) -> str:
     if len(members) == 1 and number not in drawing.tooltips:
         return members[0]
     return drawing.titles[number].split(": ", 1)[0]
+
+
+def titled(svg: str, title: str) -> str:
+    """Graphviz's SVG with the picture's title for the graph's and the document's."""
+    own = f"<title>{xml_text(title)}</title>"
+    svg = svg.replace(f"<title>{GRAPH_NAME}</title>", own, 1)
+    return _SVG_START.sub(lambda m: f"{m[0]}\n{own}", svg, count=1)
+
+
+def placed_svg(heading: bytes, shapes: Shapes) -> bytes:
+    """The SVG of a placed picture: Graphviz's title block and key, then every box and edge.
+
+    `heading` is Graphviz's SVG of the label alone, framed like the picture.
+    """
+    text = titled(_INVISIBLE.sub("", heading.decode("utf-8")), shapes.title)
+    end = text.rindex(_END)
+
+    def written(elements: Iterator[str]) -> bytes:
+        # In chunks of bytes: the text of the whole picture is never in memory at once.
+        chunks = []
+        while chunk := "".join(itertools.islice(elements, CHUNK)):
+            chunks.append(chunk.encode("utf-8"))
+        return b"".join(chunks)
+
+    parts = forked.in_two(
+        len(shapes.keys),
+        FORKED_SHARE,
+        lambda start, stop: written(map(_box, shapes.boxes(start, stop))),
+        lambda: written(map(_link, shapes.links())),
+    )
+    body = b"".join(parts).removesuffix(b"\n")
+    return b"".join([text[:end].encode("utf-8"), b"\n" if body else b"", body, text[end:].encode()])
+
+
+def _points(points: list[Point]) -> str:
+    return " ".join("%.2f,%.2f" % point for point in points)  # noqa: UP031  (fastest)
+
+
+def _path(points: list[Point]) -> str:
+    first = "%.2f,%.2f" % points[0]  # noqa: UP031
+    return f"M{first}C{_points(points[1:])}"
+
+
+def _text(text: str) -> str:
+    return text if xml_plain(text) else xml_text(text)
+
+
+def _tooltip(text: str) -> str:
+    one_line = text.replace("\n", " ")
+    return text.replace("\n", "&#10;") if xml_plain(one_line) else xml_attribute(text)
+
+
+# `placed.rounded` as one format of its twelve numbers.
+_ROUNDED = "M{}C{}".format(
+    *(
+        " ".join("{%d},{%d}" % point for point in points)  # noqa: UP031
+        for points in (ROUNDED_POINTS[:1], ROUNDED_POINTS[1:])
+    )
+)
+
+
+def _rounded(left: float, top: float, right: float, bottom: float) -> str:
+    numbers = rounded_numbers(left, top, right, bottom)
+    return _ROUNDED.format(*["%.2f" % n for n in numbers])  # noqa: UP031
+
+
+def _pen(colour: str, width: float, dashed: bool) -> str:
+    text = f'stroke="{colour}"'
+    if width != 1:
+        text += f' stroke-width="{width:g}"'
+    return text + (' stroke-dasharray="5,2"' if dashed else "")
+
+
+_TEXT = (
+    '<text text-anchor="start" x="%.2f" y="%.2f" font-family="'
+    + FONT_FAMILY
+    + '"%s font-size="%d.00"%s>%s</text>\n'
+)
+
+
+def _box(box: Box) -> str:
+    pen = _pen(box.stroke, box.width, box.dashed)
+    fill = box.fill or "none"
+    edges = (box.left, box.top, box.right, box.bottom)
+    if box.box3d:
+        outline, depth = box3d(*edges)
+        shapes = f'<polygon fill="{fill}" {pen} points="{_points(outline)}"/>\n' + "".join(
+            f'<polyline fill="none" {pen} points="{_points(depth[i : i + 2])} "/>\n'
+            for i in (0, 2, 4)
+        )
+    else:
+        shapes = f'<path fill="{fill}" {pen} d="{_rounded(*edges)}"/>\n'
+        if box.double:
+            out = (box.left - DEPTH, box.top - DEPTH, box.right + DEPTH, box.bottom + DEPTH)
+            shapes += f'<path fill="none" {pen} d="{_rounded(*out)}"/>\n'
+    texts = "".join(
+        [
+            _TEXT
+            % (
+                x,
+                y,
+                ' font-weight="bold"' if bold else "",
+                size,
+                f' fill="{colour}"' if colour else "",
+                _text(text),
+            )
+            for x, y, text, size, bold, colour in box.texts
+        ]
+    )
+    number = box.number
+    return (
+        f'<!-- {number} -->\n<g id="{number}" class="node">\n<title>{_text(box.title)}</title>\n'
+        f'<g id="a_{number}"><a xlink:title="{_tooltip(box.tooltip)}">\n'
+        f"{shapes}{texts}</a>\n</g>\n</g>\n"
+    )
+
+
+def _link(link: Link) -> str:
+    dash = ' stroke-dasharray="5,2"' if link.dashed else ""
+    colour = link.colour
+    corners = ["%.2f,%.2f" % point for point in link.points]  # noqa: UP031
+    route = " ".join(f"{a} {b} {b}" for a, b in itertools.pairwise(corners))
+    head = "%.2f,%.2f %.2f,%.2f %.2f,%.2f" % (*link.head[0], *link.head[1], *link.head[2])  # noqa: UP031
+    return (
+        f'<g id="{link.number}" class="edge">\n<title>{_text(link.title)}</title>\n'
+        f'<path fill="none" stroke="{colour}"{dash} d="M{corners[0]}C{route}"/>\n'
+        f'<polygon fill="{colour}" stroke="{colour}" points="{head} {head[: head.index(" ")]}"/>\n'
+        "</g>\n"
+    )

@@ -1,0 +1,285 @@
+"""A placed picture as the shapes Graphviz would draw: boxes, their lines, edges.
+
+Once the tree layout has placed every box (`drawing.py`), Graphviz has
+nothing left to decide: it only renders, and rendering 100,000 boxes took
+it over 30 seconds. So a placed picture's boxes and edges become shapes
+here, exactly where and as Graphviz draws them with `neato -n2` (rounded
+corners of 12 points, a group's `box3d` depth of 4, a top-level unit's
+second border 4 points out, each line of text at the baseline Graphviz
+measured for its label's shape, arrowheads of 6 points); `svg.py` writes
+them in Graphviz's SVG and `pdf.py` as PDF. Graphviz still draws the title
+block and key: a graph of only its label, framed like the picture, whose
+coordinates the shapes share (x from the frame's left, y upwards from its
+bottom, negated, as Graphviz's SVG writes them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
+
+import networkx as nx
+
+from tracegraph.picture import style
+from tracegraph.picture.collapse import is_group, warnings_about
+from tracegraph.picture.metrics import Metrics, shape_of
+from tracegraph.picture.scene import ARROW, Labels, edge_style, node_style
+from tracegraph.picture.treelayout import Placement
+
+Point = tuple[float, float]
+ROUNDING = 12.0  # points a rounded corner takes along each side
+DEPTH = 4.0  # points of a box3d's depth, and between a double border's two lines
+ARROW_HALF_WIDTH = 2.1  # points either side of an arrowhead's axis (arrowsize 0.6)
+
+
+class Text(NamedTuple):
+    """One line of a box: where its baseline starts, in its font, and its colour."""
+
+    x: float
+    y: float
+    text: str
+    size: int
+    bold: bool
+    colour: str  # "": black
+
+
+class Box(NamedTuple):
+    """One unit's or group's box, as Graphviz draws it."""
+
+    number: str  # its id in the SVG, as Graphviz numbers it: u0, u1, ...
+    title: str  # the serial, or a group's heading and every serial it stands for
+    tooltip: str
+    left: float
+    top: float
+    right: float
+    bottom: float
+    box3d: bool  # a group's box: square, with depth; else rounded corners
+    fill: str  # "": not filled
+    stroke: str
+    width: float  # of the border, points
+    dashed: bool
+    double: bool  # a second border outside the first (a top-level unit)
+    texts: tuple[Text, ...]
+
+
+class Link(NamedTuple):
+    """One edge: a polyline from the parent's box to the arrowhead's base, and its head."""
+
+    number: str  # e0, e1, ...
+    title: str  # PARENT → CHILD
+    points: tuple[Point, ...]
+    head: tuple[Point, Point, Point]  # one side of the base, the tip, the other side
+    colour: str
+    dashed: bool
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Everything a placed picture draws below its title block and key.
+
+    Its boxes and links are made one at a time as a writer asks for them, so
+    that only the file being written grows with the picture.
+    """
+
+    view: nx.DiGraph
+    labels: Labels
+    sizes: dict[str, tuple[float, float]]
+    placement: Placement
+    fills: style.Fills
+    metrics: Metrics
+    frame: tuple[float, float, float, float]  # left, bottom, right, top in DOT's points
+    title: str  # the picture's title, for the document
+
+    def _offset(self) -> tuple[float, float]:
+        """What takes the layout's points (y downwards) to Graphviz's SVG's."""
+        return -self.frame[0], self.frame[1] - self.placement.height
+
+    @cached_property
+    def keys(self) -> list[str]:
+        """The boxes' keys in the order Graphviz is given them (by serial)."""
+        return sorted(self.view)
+
+    def boxes(
+        self, start: int = 0, stop: int | None = None, tooltips: bool = True
+    ) -> Iterator[Box]:
+        """The boxes from `start` to `stop` in `keys` order, numbered by place.
+
+        Without `tooltips` (a PDF has none), each box's tooltip is "".
+        """
+        view, labels, sizes, centres = self.view, self.labels, self.sizes, self.placement.centres
+        dx, dy = self._offset()
+        about = warnings_about(view)
+        width_of, baselines_of = self.metrics.width, self.metrics.baselines_of
+        fill_of = self.fills.of
+        looks: dict[tuple[object, ...], Look] = {}
+        for number, key in enumerate(self.keys[start:stop], start=start):
+            attributes = view.nodes[key]
+            lines, colours = labels[key]
+            if is_group(attributes):
+                shown = style.members_of(attributes)
+                box_title = f"{style.group_heading(attributes)}: {', '.join(shown)}"
+                tooltip = "\n".join([*(line.text for line in lines[:3]), *shown])
+            elif not tooltips:
+                box_title, tooltip = key, ""
+            else:
+                box_title = key
+                tips = style.tooltip_lines(attributes)
+                if key in about:
+                    tips += [style.clip(f"warning: {warning}") for warning in about[key]]
+                tooltip = "\n".join(tips)
+            x, y = centres[key]
+            x, y = x + dx, y + dy
+            half_width, half_height = sizes[key]
+            half_width, half_height = half_width / 2, half_height / 2
+            fill = fill_of(attributes)
+            looked = (fill, *(attributes.get(name) for name in _LOOKS))
+            look = looks.get(looked)
+            if look is None:
+                look = looks[looked] = _look(attributes, fill)
+            box3d, fill, stroke, pen, dashed, double, ink = look
+            texts = tuple(
+                Text(x - width_of(line) / 2, y + baseline, text, size, bold, colour or ink)
+                for line, colour, baseline in zip(
+                    lines, colours, baselines_of(shape_of(lines)), strict=False
+                )
+                for text, size, bold in (line,)
+            )
+            yield Box(
+                f"u{number}",
+                box_title,
+                tooltip,
+                x - half_width,
+                y - half_height,
+                x + half_width,
+                y + half_height,
+                box3d,
+                fill,
+                stroke,
+                pen,
+                dashed,
+                double,
+                texts,
+            )
+
+    def links(self) -> Iterator[Link]:
+        """Every edge, from the parent's box to the arrowhead's base, by parent and child."""
+        view, routes, nodes = self.view, self.placement.routes, self.view.nodes
+        dx, dy = self._offset()
+        # How an edge's title names a box: its serial, or a group's heading.
+        shorts = {key: style.group_heading(a) for key, a in view.nodes(data=True) if is_group(a)}
+        plain = _unquoted(dict(edge_style({}, {})).get("color", f'"{style.EDGE_COLOUR}"'))
+        hypot = math.hypot
+        for number, (parent, child) in enumerate(sorted(view.edges)):
+            route = [(x + dx, y + dy) for x, y in routes[parent, child]]
+            (ex, ey), (lx, ly) = route[-1], route[-2]
+            run = hypot(ex - lx, ey - ly) or 1.0
+            ux, uy = (ex - lx) / run, (ey - ly) / run
+            stop = min(ARROW, run)
+            bx, by = ex - ux * stop, ey - uy * stop
+            sx, sy = uy * ARROW_HALF_WIDTH, -ux * ARROW_HALF_WIDTH
+            edge, below = view.edges[parent, child], nodes[child]
+            colour, dashed = plain, False
+            if "change" in edge or below.get("departed"):  # only a diff's edges look otherwise
+                found = dict(edge_style(edge, below))
+                colour = _unquoted(found.get("color", f'"{style.EDGE_COLOUR}"'))
+                dashed = found.get("style") == "dashed"
+            route[-1] = (bx, by)
+            yield Link(
+                f"e{number}",
+                f"{shorts.get(parent, parent)} → {shorts.get(child, child)}",
+                tuple(route),
+                ((bx + sx, by + sy), (ex, ey), (bx - sx, by - sy)),
+                colour,
+                dashed,
+            )
+
+
+def _unquoted(value: str) -> str:
+    return value[1:-1] if value.startswith('"') else value
+
+
+Look = tuple[bool, str, str, float, bool, bool, str]
+# What a box's look depends on besides its fill (`scene.node_style`).
+_LOOKS = ("status", "group", "departed", "change", "top_level", "seed")
+
+
+def _look(attributes: dict[str, object], fill: str) -> Look:
+    """box3d, fill ("" if none), border colour and width, dashed, double, text colour."""
+    found = {name: _unquoted(value) for name, value in node_style(attributes, fill)}
+    kinds = found.get("style", "").split(",")
+    return (
+        found.get("shape") == "box3d",
+        found.get("fillcolor", "") if "filled" in kinds else "",
+        found.get("color", style.BORDER),
+        float(found.get("penwidth", "1")),
+        "dashed" in kinds,
+        found.get("peripheries") == "2",
+        found.get("fontcolor", ""),
+    )
+
+
+# `rounded` by the indices of its twelve distinct numbers, for writers that format
+# each number once: 0 left, 1 top, 2 right, 3 bottom, 4 left+6, 5 left+12,
+# 6 right-6, 7 right-12, 8 top+6, 9 top+12, 10 bottom-6, 11 bottom-12.
+ROUNDED_POINTS = (
+    (7, 1), (7, 1), (5, 1), (5, 1), (4, 1), (0, 8), (0, 9), (0, 9), (0, 11), (0, 11),
+    (0, 10), (4, 3), (5, 3), (5, 3), (7, 3), (7, 3), (6, 3), (2, 10), (2, 11), (2, 11),
+    (2, 9), (2, 9), (2, 8), (6, 1), (7, 1),
+)  # fmt: skip
+
+
+def rounded_numbers(left: float, top: float, right: float, bottom: float) -> list[float]:
+    """The twelve numbers of `ROUNDED_POINTS`."""
+    r, h = ROUNDING, ROUNDING / 2
+    return [
+        *(left, top, right, bottom, left + h, left + r, right - h, right - r),
+        *(top + h, top + r, bottom - h, bottom - r),
+    ]
+
+
+def rounded(left: float, top: float, right: float, bottom: float) -> list[Point]:
+    """A rounded box's outline as Graphviz draws it: cubic Bézier pieces from the top right.
+
+    The first point starts the path; then every three points are one piece
+    (straight sides have their control points on the line).
+    """
+    r, h = ROUNDING, ROUNDING / 2
+    return [
+        (right - r, top),
+        *((right - r, top), (left + r, top), (left + r, top)),
+        *((left + h, top), (left, top + h), (left, top + r)),
+        *((left, top + r), (left, bottom - r), (left, bottom - r)),
+        *((left, bottom - h), (left + h, bottom), (left + r, bottom)),
+        *((left + r, bottom), (right - r, bottom), (right - r, bottom)),
+        *((right - h, bottom), (right, bottom - h), (right, bottom - r)),
+        *((right, bottom - r), (right, top + r), (right, top + r)),
+        *((right, top + h), (right - h, top), (right - r, top)),
+    ]
+
+
+def box3d(left: float, top: float, right: float, bottom: float) -> tuple[list[Point], list[Point]]:
+    """A group's box: its outline, and the three lines of its depth (each from the inner corner)."""
+    d = DEPTH
+    outline = [
+        (right, top),
+        (left + d, top),
+        (left, top + d),
+        (left, bottom),
+        (right - d, bottom),
+        (right, bottom - d),
+        (right, top),
+    ]
+    corner = (right - d, top + d)
+    return outline, [corner, (left, top + d), corner, (right - d, bottom), corner, (right, top)]
+
+
+def bezier_path(points: list[Point]) -> list[Point]:
+    """An edge's polyline as Graphviz writes it: Bézier pieces with control points on the line."""
+    pieces = [points[0]]
+    for previous, current in itertools.pairwise(points):
+        pieces += [previous, current, current]
+    return pieces
