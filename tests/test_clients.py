@@ -18,6 +18,7 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 
+import tracegraph
 from tests import clients
 from tests.builders import Factory
 from tests.conftest import EXPECTED, SAMPLE, build_small_graph
@@ -52,6 +53,10 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     cli("batch", "CAP-2407", "--source", str(SAMPLE), *outputs("batch"))
     cli("impact", "CAP-2407", "--source", str(SAMPLE), "-q", *outputs("impact"))
     cli("unit", "ROOT-1", "--source", str(hostile), *outputs("hostile"))
+    # Placed by the tree layout: the SVG and PDF written by tracegraph, not Graphviz.
+    placed = ("--layout", "tree", "-q")
+    cli("unit", "ROOT-1", "--source", str(hostile), *placed, *outputs("hostile-placed", ("svg",)))
+    cli("unit", "DRN-X1-0001", "--source", str(SAMPLE), *placed, *outputs("placed", ("pdf",)))
     yield folder
 
 
@@ -203,10 +208,13 @@ def chromium_page() -> Iterator[Any]:
         yield page
 
 
-def test_svg_titles_name_units_and_links_in_chromium(written: Path, chromium_page: Any) -> None:
+@pytest.mark.parametrize("name", ["hostile.svg", "hostile-placed.svg"])
+def test_svg_titles_name_units_and_links_in_chromium(
+    written: Path, chromium_page: Any, name: str
+) -> None:
     graph = hostile_graph()
     page = chromium_page
-    page.goto((written / "hostile.svg").as_uri())
+    page.goto((written / name).as_uri())
     assert page.title() == style.title_block(graph)[0]
     nodes = page.eval_on_selector_all("g.node > title", "ts => ts.map(t => t.textContent)")
     edges = page.eval_on_selector_all("g.edge > title", "ts => ts.map(t => t.textContent)")
@@ -228,6 +236,20 @@ def test_chromium_opens_the_png_and_poppler_the_pdf(written: Path, chromium_page
         [clients.pdfinfo(), str(written / "unit.pdf")], capture_output=True, text=True, check=True
     ).stdout
     assert re.search(r"^Pages:\s+1$", info, re.M) and "CreationDate:    Fri Nov 20 09:00:00" in info
+
+
+def test_poppler_reads_every_unit_of_the_placed_pdf(written: Path) -> None:
+    """The PDF tracegraph writes itself for a placed picture: one page, every serial."""
+    path = written / "placed.pdf"
+    info = subprocess.run([clients.pdfinfo(), str(path)], capture_output=True, text=True)
+    assert info.returncode == 0 and info.stderr == "", info.stderr
+    assert "Producer:        tracegraph" in info.stdout  # not Graphviz's cairo
+    assert "CreationDate:    Fri Nov 20 09:00:00" in info.stdout
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    graph = tracegraph.trace("DRN-X1-0001", source=SAMPLE)
+    assert all(serial in text.split() for serial in graph)
 
 
 # --- DOT: Graphviz and pydot -------------------------------------------------------

@@ -29,14 +29,14 @@ from tracegraph.export.options import ExportOptions
 from tracegraph.picture import forked
 from tracegraph.picture.graphviz import draw
 
+sys.path.insert(0, str(ROOT / "samples"))
+from generate_factory import build_inverters, snapshot
+
 SAMPLE = ROOT / "samples" / "factory.json"
 REWORK = ROOT / "samples" / "DRN-X1-0001-rework.json"
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}title"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-
-sys.path.insert(0, str(ROOT / "samples"))
-from generate_factory import build_inverters, snapshot
 
 
 def numbers(text: str) -> list[float]:
@@ -188,8 +188,8 @@ def pdf_words(path: Path) -> dict[str, list[tuple[float, float]]]:
         ["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
     words: dict[str, list[tuple[float, float]]] = {}
-    pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
-    for x0, y0, x1, y1, word in re.findall(pattern, found):
+    pattern = r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    for x0, x1, y1, word in re.findall(pattern, found):
         centre = ((float(x0) + float(x1)) / 2, float(y1))
         words.setdefault(word, []).append(centre)
     return words
