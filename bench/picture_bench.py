@@ -6,7 +6,11 @@ A forest of trees with fan-out 4 (5,461 units a tree, as in viewer_bench.py)
 is written as a snapshot; `tracegraph batch B-PRODUCT --collapse none -o x.FMT`
 runs on it as a process of its own, under `/usr/bin/time` for its peak RSS.
 The same command with `-o x.dot` gives the part that is not the picture
-(loading, crawl, graph). It prints figures and asserts nothing.
+(loading, crawl, graph). Then, in a process of its own, the genealogy is
+traced once and each picture made from it (`tracegraph.export`), timed
+alone: the picture's own seconds, the process's peak RSS, and the peak of
+the fork that writes part of a big picture (`picture/forked.py`), if one ran.
+It prints figures and asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.synthetic import snapshot_of
 
 TREE = 5461
+# The picture alone: trace once, then time each export (run as a process of its own).
+STAGE = """
+import resource, sys, time
+import tracegraph
+graph = tracegraph.trace(batches=["B-PRODUCT"], source=sys.argv[1], max_units=10**7)
+print(f"traced {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+for fmt in sys.argv[2:]:
+    started = time.perf_counter()
+    data = tracegraph.export(graph, fmt, collapse="none")
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fork = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  {fmt:<5} {seconds:7.2f} s {own:7.0f} MB peak, fork or Graphviz {fork:5.0f} MB"
+          f"  ({len(data) / 1e6:.1f} MB)", flush=True)
+    del data
+"""
 
 
 def timed(args: list[str]) -> tuple[float, float]:
@@ -57,6 +77,8 @@ def main() -> None:
                 seconds, peak = timed([*base, "-o", str(out)])
                 size = out.stat().st_size / 1e6
                 print(f"  -o x.{fmt:<5} {seconds:7.2f} s {peak:7.0f} MB peak  ({size:.1f} MB)")
+            print("  the picture alone, in one process:", end=" ", flush=True)
+            subprocess.run([sys.executable, "-c", STAGE, str(path), *args.formats], check=True)
 
 
 if __name__ == "__main__":

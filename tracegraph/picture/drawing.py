@@ -57,7 +57,6 @@ class Drawing:
     members: dict[str, tuple[str, ...]]  # drawing id -> the serials its box shows
     title: str  # the picture's title, for the SVG document
     heading: legend.Heading  # the title block and key, placed once the picture's size is known
-    size: tuple[float, float] | None  # points, when the tree layout placed the boxes
     # When placed: the left, bottom, right and top of all that is drawn, in DOT's points.
     frame: tuple[float, float, float, float] | None
     view: nx.DiGraph  # what is drawn: the genealogy, or its collapsed view
@@ -65,9 +64,6 @@ class Drawing:
     @cached_property
     def dot(self) -> str:
         return write_dot(self.picture, self.numbers.__getitem__)
-
-    def with_label(self, label: str) -> Picture:
-        return dataclasses.replace(self.picture, graph=[*self.picture.graph, ("label", label)])
 
 
 def box_metrics(graphviz: Graphviz, labels: Labels) -> Metrics:
@@ -211,10 +207,7 @@ def to_drawing(
         plan.fills,
     )
     aspect = _aspect(options)
-    engine: tuple[str, ...] = ()
-    size = None
-    if placement is not None:
-        engine, size = ("-Kneato", "-n2"), (placement.width, placement.height)
+    engine: tuple[str, ...] = ("-Kneato", "-n2") if placement is not None else ()
     drawn = picture(view, placement, sizes, labels, Look(fills, options.rankdir, aspect))
     numbers = {key: f"u{i}" for i, (key, _) in enumerate(drawn.nodes)}
     # The number is also the box's id in the SVG, where the HTML viewer finds it;
@@ -246,7 +239,6 @@ def to_drawing(
         members=members,
         title=plan.title,
         heading=plan.heading,
-        size=size,
         frame=plan.frame,
         view=view,
     )

@@ -1,7 +1,9 @@
-"""SVG, PNG and PDF: Graphviz drawing the genealogy's picture.
+"""SVG, PNG and PDF: the genealogy's picture, drawn by Graphviz or, when placed, written here.
 
 Graphviz lays the picture out with `dot`, or, when the tree layout placed the
-boxes already, only renders it (`-Kneato -n2`). A PNG is laid out first and
+boxes already, only renders it (`-Kneato -n2`): a PNG, or a PDF on a page.
+A placed SVG, or PDF without a page, is written by tracegraph (`placed.py`),
+and Graphviz draws only its title block and key. A PNG is laid out first and
 rendered second, so that its size is known before it is made: Graphviz cannot
 write a PNG over 32,767 pixels across, and a picture bigger than that is
 scaled down to fit, with a warning, as long as its smallest text stays
