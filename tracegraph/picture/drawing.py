@@ -181,6 +181,7 @@ def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> P
     else:
         placement = sizes = None
     fills = style.fills(view, options.color_by)
+    heading = legend.heading_of(view, fills, options.title, options.legend)
     return Plan(
         view=view,
         labels=labels,
@@ -189,8 +190,8 @@ def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> P
         sizes=sizes,
         placement=placement,
         frame=frame,
-        title=style.title_block(view, options.title)[0],
-        heading=legend.heading_of(view, fills, options.title, options.legend),
+        title=heading.heading,  # the title block's first line
+        heading=heading,
     )
 
 

@@ -43,15 +43,19 @@ class Placement:
 
     def bounds(self, sizes: dict[str, tuple[float, float]]) -> tuple[float, float, float, float]:
         """The left, top, right and bottom of everything drawn: boxes and edges."""
-        xs, ys = [], []
-        for key, (x, y) in self.centres.items():
-            width, height = sizes[key]
-            xs += [x - width / 2, x + width / 2]
-            ys += [y - height / 2, y + height / 2]
-        for route in self.routes.values():
-            xs += [x for x, _ in route]
-            ys += [y for _, y in route]
-        return (min(xs), min(ys), max(xs), max(ys)) if xs else (0.0, 0.0, 0.0, 0.0)
+        if not self.centres:
+            return (0.0, 0.0, 0.0, 0.0)
+        halves = [
+            (x, y, sizes[key][0] / 2, sizes[key][1] / 2) for key, (x, y) in self.centres.items()
+        ]
+        points = [point for route in self.routes.values() for point in route]
+        xs, ys = [x for x, _ in points], [y for _, y in points]
+        return (
+            min(min(x - w for x, _, w, _ in halves), min(xs, default=math.inf)),
+            min(min(y - h for _, y, _, h in halves), min(ys, default=math.inf)),
+            max(max(x + w for x, _, w, _ in halves), max(xs, default=-math.inf)),
+            max(max(y + h for _, y, _, h in halves), max(ys, default=-math.inf)),
+        )
 
 
 class _Contour:
