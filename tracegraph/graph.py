@@ -215,15 +215,25 @@ def structure_warnings(graph: nx.DiGraph) -> Iterable[str]:
 
 def roots(graph: nx.DiGraph) -> list[str]:
     """Units with no parent in the graph, sorted; a unit on a cycle stands in for its cycle."""
-    found = [s for s in sorted(graph) if graph.in_degree(s) == 0]
-    reached = set(found)
+    found = sorted(s for s, parents in graph.in_degree() if parents == 0)
+    reached: set[str] = set()
+    successors = graph.succ
+
+    def reach(start: str) -> None:  # `start` and everything below it
+        stack = [start]
+        reached.add(start)
+        while stack:
+            for child in successors[stack.pop()]:
+                if child not in reached:
+                    reached.add(child)
+                    stack.append(child)
+
     for root in found:
-        reached.update(nx.descendants(graph, root))
+        reach(root)
     for serial in sorted(graph):
         if serial not in reached:
             found.append(serial)
-            reached.add(serial)
-            reached.update(nx.descendants(graph, serial))
+            reach(serial)
     return found
 
 

@@ -125,17 +125,20 @@ class _Tree:
     block: dict[str, tuple[float, int, float, float]] = field(default_factory=dict)
 
 
-def _spanning_tree(graph: nx.DiGraph, root: str, placed: set[str]) -> _Tree:
-    """Breadth-first from `root`: the first parent to reach a unit keeps it."""
+def _spanning_tree(children: dict[str, list[str]], root: str, placed: set[str]) -> _Tree:
+    """Breadth-first from `root`: the first parent to reach a unit keeps it.
+
+    `children`: every unit's children in the graph, sorted.
+    """
     tree = _Tree(root)
     tree.level[root] = 0
     placed.add(root)
     queue = deque([root])
     while queue:
         parent = queue.popleft()
-        kids = [c for c in sorted(graph.successors(parent)) if c not in placed]
+        kids = [c for c in children[parent] if c not in placed]
         placed.update(kids)
-        leaves = [c for c in kids if graph.out_degree(c) == 0]
+        leaves = [c for c in kids if not children[c]]
         if len(leaves) > STAGGER_FAN_OUT:
             tree.grids[parent] = leaves
             kids = [c for c in kids if c not in leaves]
@@ -297,9 +300,10 @@ def tree_layout(
     laid_sizes = {key: (h, w) for key, (w, h) in sizes.items()} if across else sizes
     placed: set[str] = set()
     drawn = []
+    children = {key: sorted(kids) for key, kids in graph.adjacency()}
     for root in roots(graph):
         if root not in placed:
-            tree = _spanning_tree(graph, root, placed)
+            tree = _spanning_tree(children, root, placed)
             _lay_out(tree, laid_sizes)
             tree_drawn = _place(tree, laid_sizes)
             drawn.append(_transposed(tree_drawn) if across else tree_drawn)
