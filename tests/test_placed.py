@@ -25,6 +25,8 @@ import tracegraph
 from tests import clients
 from tests.builders import Factory
 from tests.conftest import ROOT, needs_graphviz
+from tests.hostile import hostile_graph
+from tests.test_export import inconsistent_graph
 from tracegraph.export.options import ExportOptions
 from tracegraph.picture import forked
 from tracegraph.picture.graphviz import draw
@@ -79,13 +81,19 @@ def assert_close(ours: list[float], theirs: list[float], within: float, what: st
     assert worst <= within, f"{what}: {worst:.2f} pt apart"
 
 
-def assert_drawn_alike(ours: bytes, graphviz: bytes) -> int:
-    """The SVG written here has Graphviz's elements, looks and places; how many it has."""
+def assert_drawn_alike(ours: bytes, graphviz: bytes, routed: bool = True) -> int:
+    """The SVG written here has Graphviz's elements, looks and places; how many it has.
+
+    Not `routed`: Graphviz routes edges the tree layout left (here they go
+    straight), so only the edges' titles are compared.
+    """
     mine, theirs = elements(ours), elements(graphviz)
     assert mine.keys() == theirs.keys()
     for number, element in mine.items():
         other = theirs[number]
         assert (element["kind"], element["title"]) == (other["kind"], other["title"]), number
+        if element["kind"] == "edge" and not routed:
+            continue
         assert element["tooltip"] == other["tooltip"], number
         looks = [shape[:5] for shape in element["shapes"]]
         assert looks == [shape[:5] for shape in other["shapes"]], number
@@ -118,7 +126,7 @@ def assert_drawn_alike(ours: bytes, graphviz: bytes) -> int:
 
 def pictures() -> Iterator[tuple[str, nx.DiGraph | Any, dict[str, Any]]]:
     """Placed pictures with every look a box and an edge can have."""
-    seeds = Factory().unit("ROOT", "ROOT")
+    seeds = Factory().unit("ROOT", "ROOT", name="two  spaces,  twice")
     for i in range(6):
         seeds.unit(f"MOD-{i}", "MOD", parent="ROOT", batch=f"B{i % 2}")
         for j in range(5):
@@ -131,16 +139,21 @@ def pictures() -> Iterator[tuple[str, nx.DiGraph | Any, dict[str, Any]]]:
     change = tracegraph.diff(SAMPLE, REWORK, "DRN-X1-0001")
     yield "diff", change.graph, {"collapse": "none"}
     yield "sideways", tracegraph.trace("DRN-X1-0001", source=SAMPLE), {"rankdir": "LR"}
+    yield "hostile", hostile_graph(), {"collapse": "none"}
+    yield "loops", inconsistent_graph(), {}  # two parents and a cycle: edges off the tree
 
 
 @needs_graphviz
-@pytest.mark.parametrize("name", ["seeds", "groups", "impact", "diff", "sideways"])
+@pytest.mark.parametrize(
+    "name", ["seeds", "groups", "impact", "diff", "sideways", "hostile", "loops"]
+)
 def test_a_placed_svg_written_here_is_what_graphviz_renders(name: str) -> None:
     graph, options = next((g, o) for n, g, o in pictures() if n == name)
     options = ExportOptions.of(layout="tree", **options)
     ours = draw(graph, "svg", options)
-    drawn = assert_drawn_alike(ours, draw(graph, "svg", options, here=False))
-    assert drawn > 10
+    reference = draw(graph, "svg", options, here=False)
+    drawn = assert_drawn_alike(ours, reference, routed=name != "loops")
+    assert drawn > (6 if name == "loops" else 10)
     looks = " ".join(str(e["shapes"]) for e in elements(ours).values())
     wanted = {
         "seeds": ["'3'"],  # a seed's border
@@ -148,6 +161,8 @@ def test_a_placed_svg_written_here_is_what_graphviz_renders(name: str) -> None:
         "impact": ["'2'"],  # a top-level unit's double border
         "diff": ["'5,2'"],  # dashed: where OLD had a unit
         "sideways": ["'path'"],
+        "hostile": ["'path'"],
+        "loops": ["'polygon'"],
     }[name]
     assert all(look in looks for look in wanted), name
 
@@ -240,3 +255,59 @@ def test_a_placed_pdf_with_text_the_standard_fonts_lack_is_left_to_graphviz(
         factory.snapshot()), scope="down"), "pdf", ExportOptions(layout="tree")))  # fmt: skip
     fonts = subprocess.run(["pdffonts", str(plain)], capture_output=True, text=True, check=True)
     assert "Helvetica-Bold" in fonts.stdout and " yes " not in fonts.stdout
+
+
+@needs_graphviz
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
+def test_a_failure_while_the_fork_writes_leaves_no_process_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    calls = fork_calls(monkeypatch)
+    monkeypatch.setattr(forked, "FORK_ABOVE", 2)
+
+    def failing() -> bytes:
+        raise RuntimeError("the edges failed")
+
+    with pytest.raises(RuntimeError, match="the edges failed"):
+        forked.in_two(10, 0.5, lambda start, stop: b"x" * (stop - start), failing)
+    assert calls == [1]
+    with pytest.raises(ChildProcessError):  # the fork was killed and reaped: no zombie
+        os.waitpid(-1, os.WNOHANG)
+
+
+@needs_graphviz
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
+def test_a_process_that_ignores_sigchld_writes_the_picture_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import signal
+
+    calls = fork_calls(monkeypatch)
+    monkeypatch.setattr(forked, "FORK_ABOVE", 2)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        parts = forked.in_two(10, 0.5, lambda start, stop: b"x" * (stop - start), lambda: b"e")
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert parts == [b"xxxxx", b"xxxxx", b"e"] and calls == []
+
+
+@needs_graphviz
+def test_a_diff_picture_s_arrows_and_a_depth_s_sign_are_in_the_pdf_s_symbol_font(
+    tmp_path: Path,
+) -> None:
+    change = tracegraph.diff(SAMPLE, REWORK, "DRN-X1-0001")
+    shallow = tracegraph.trace("DRN-X1-0001", source=SAMPLE, depth=2)
+    for name, graph, wanted in [
+        ("diff", change.graph, ["(old → new)", "revision C → D"]),
+        ("depth", shallow, ["depth ≤ 2"]),
+    ]:
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(data := draw(graph, "pdf", ExportOptions(layout="tree")))
+        assert b"/Producer (tracegraph)" in data and b"/BaseFont /Symbol" in data
+        text = subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert all(words in text for words in wanted), name

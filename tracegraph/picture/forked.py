@@ -20,7 +20,10 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable
+
+from tracegraph.errors import TracegraphWarning
 
 FORK_ABOVE = 20_000  # boxes: below this, a fork costs more than it saves
 
@@ -31,6 +34,8 @@ def _forkable(boxes: int) -> bool:
         and boxes > FORK_ABOVE
         and (os.cpu_count() or 1) > 1
         and threading.active_count() == 1
+        # A process that ignores SIGCHLD cannot wait for its fork (the kernel reaps it).
+        and signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN
     )
 
 
@@ -71,14 +76,31 @@ def in_two(
     reader.start()
     try:
         first, last = write(0, split), rest()
+        reader.join()
     except BaseException:  # Ctrl-C, SIGTERM, a failure: the fork's part is not wanted
         os.kill(child, signal.SIGKILL)
         raise
     finally:
-        reader.join()
+        ended = _reaped(child)  # on every way out: no fork is left running, nor a zombie
+    if received and ended == 0:
+        return [first, received[0], last]
+    warnings.warn(
+        TracegraphWarning(
+            "a second process could not write its part of the picture; it is written here "
+            "(the picture is the same, in more time)"
+        ),
+        stacklevel=3,
+    )
+    return [first, write(split, boxes), last]
+
+
+def _reaped(child: int) -> int | None:
+    """The fork's exit status once it has ended (None: unknown, it was reaped elsewhere)."""
+    try:
         _, status = os.waitpid(child, 0)
-    middle = received[0] if received and status == 0 else write(split, boxes)
-    return [first, middle, last]
+    except ChildProcessError:
+        return None
+    return status
 
 
 def _drained(descriptor: int) -> bytes:

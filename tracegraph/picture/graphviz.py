@@ -288,6 +288,9 @@ def _drawn_here(
     )  # fmt: skip
     if fmt == "svg":
         return placed_svg(_heading(graphviz, plan, label), shapes)
+    texts = [line.text for lines, _ in plan.labels.values() for line in lines]
+    if not pdf.writable([*texts, *(line.text for line in legend.label_lines(plan.heading))]):
+        return None  # before any work: Graphviz draws it, with a font that has every character
     heading = _heading(graphviz, plan, label)
     generated_at = str(graph.graph.get("generated_at", ""))
     return pdf.placed_pdf(heading, shapes, generated_at, [plan.metrics, metrics])

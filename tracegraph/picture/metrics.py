@@ -145,7 +145,8 @@ def _calibration(characters: str, shapes: tuple[Shape, ...]) -> _Calibration:
             for char in characters:
                 for repeat in REPEATS:
                     work.advances.append(((size, bold), char, repeat))
-                    label = _label(char * repeat, (size, bold))
+                    # Graphviz reads `\\` as one backslash, even in an HTML-like label.
+                    label = _label(char * (2 * repeat if char == "\\" else repeat), (size, bold))
                     work.nodes.append(f"a{len(work.advances)} [label={label}];")
         for lines in (5, 10):
             text = "<BR/>".join([f'<FONT POINT-SIZE="{size}">x</FONT>'] * lines)

@@ -45,9 +45,10 @@ MARGIN = 36.0  # points around the picture, as Graphviz's PDF has
 _DESCRIPTORS = {
     "Helvetica": "/Flags 32 /FontBBox [-166 -225 1000 931] /StemV 88",
     "Helvetica-Bold": "/Flags 32 /FontBBox [-170 -228 1003 962] /StemV 140",
+    "Symbol": "/Flags 4 /FontBBox [-180 -293 1090 1010] /StemV 85",
 }
 _USUAL_ADVANCE = 556  # thousandths of the size: a digit's
-# `placed.rounded` as one PDF path of its twelve numbers (`placed.rounded_numbers`).
+# `placed.ROUNDED_POINTS` as one PDF path of its twelve numbers (`placed.rounded_numbers`).
 _ACROSS, _DOWN = (0, 2, 4, 5, 6, 7), (1, 3, 8, 9, 10, 11)
 _ROUNDED = (
     "{%d} {%d} m " % ROUNDED_POINTS[0]  # noqa: UP031
@@ -67,13 +68,59 @@ class _Unwritable(Exception):
     """A text the standard fonts cannot show."""
 
 
+# Characters the pictures use that WinAnsi lacks (`≤` of a depth, `→` of a
+# change, `∅`...), by their code in the standard Symbol font, which has them.
+SYMBOLS = {
+    "→": 0xAE, "←": 0xAC, "↑": 0xAD, "↓": 0xAF, "↔": 0xAB, "≤": 0xA3, "≥": 0xB3,
+    "≠": 0xB9, "≈": 0xBB, "∅": 0xC6, "∞": 0xA5, "√": 0xD6, "∑": 0xE5,
+}  # fmt: skip
+
+
+def _escaped(raw: str) -> str:
+    return raw.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace("\r", "\\r")
+
+
 def _encoded(text: str) -> str:
     """Text as a PDF string's content in WinAnsi (each byte one character), escaped."""
     try:
         raw = text.encode("cp1252").decode("latin-1")
     except UnicodeEncodeError:
         raise _Unwritable(text) from None
-    return raw.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace("\r", "\\r")
+    return _escaped(raw)
+
+
+def _runs(text: str) -> list[tuple[bool, str]]:
+    """The text in runs of WinAnsi and of Symbol characters: (in Symbol, escaped content)."""
+    runs: list[tuple[bool, str]] = []
+    for char in text:
+        symbol = char in SYMBOLS
+        if not symbol:
+            try:
+                char.encode("cp1252")
+            except UnicodeEncodeError:
+                raise _Unwritable(text) from None
+        if runs and runs[-1][0] == symbol:
+            runs[-1] = (symbol, runs[-1][1] + char)
+        else:
+            runs.append((symbol, char))
+    return [
+        (
+            symbol,
+            _escaped("".join(map(chr, map(SYMBOLS.__getitem__, run)))) if symbol else _encoded(run),
+        )
+        for symbol, run in runs
+    ]
+
+
+def writable(texts: Iterable[str]) -> bool:
+    """Whether the standard fonts show every character of these texts."""
+    try:
+        for text in texts:
+            if not text.isascii():
+                _runs(text)
+    except _Unwritable:
+        return False
+    return True
 
 
 class _Page:
@@ -115,7 +162,7 @@ class _Page:
         return " ".join(ops) + (" h" if close else "")
 
     def rounded(self, left: float, top: float, right: float, bottom: float) -> str:
-        """A rounded box's outline (`placed.rounded`), each of its numbers written once."""
+        """A rounded box's outline (`placed.ROUNDED_POINTS`), each of its numbers written once."""
         numbers = rounded_numbers(left, top, right, bottom)
         across, down = self.dx + MARGIN, self.height + MARGIN - self.dy
         for i in _ACROSS:
@@ -150,7 +197,14 @@ class _Page:
             if colour != self.fill:
                 ops.append(f"{_rgb(colour)} rg")
                 self.fill = colour
-            ops.append(f"1 0 0 1 {self.xy(point)} Tm ({_encoded(text)}) Tj")
+            try:
+                ops.append(f"1 0 0 1 {self.xy(point)} Tm ({_encoded(text)}) Tj")
+            except _Unwritable:  # a run in Symbol, and back
+                ops.append(f"1 0 0 1 {self.xy(point)} Tm")
+                for symbol, run in _runs(text):
+                    ops.append(f"{_font_name(size, bold, symbol)} {size:g} Tf ({run}) Tj")
+                self.font = font = f"{_font_name(size, bold)} {size:g} Tf"
+                ops.append(font)
         ops.append("ET")
 
     def content(self) -> bytes:
@@ -282,9 +336,11 @@ def placed_pdf(
     return _document(parts, size, _fonts(metrics), shapes.title, generated_at)
 
 
-def _font_name(size: float, bold: bool) -> str:
+def _font_name(size: float, bold: bool, symbol: bool = False) -> str:
     """The page's font for text of this size: one per measured size, as Graphviz measured it."""
     measured = round(size) if round(size) in SIZES and abs(size - round(size)) < 0.01 else 11
+    if symbol:
+        return f"/S{measured}{'B' if bold else 'R'}"
     return f"/F{measured}{'B' if bold else 'R'}"
 
 
@@ -309,6 +365,16 @@ def _fonts(metrics: Sequence[Metrics]) -> dict[str, bytes]:
                 found = (m.advances.get(((size, bold), char)) for m in metrics)
                 advance = next((a for a in found if a is not None), None)
                 widths.append(_USUAL_ADVANCE if advance is None else round(advance / size * 1000))
+            symbols = [_USUAL_ADVANCE] * 224
+            for char, code in SYMBOLS.items():
+                found = (m.advances.get(((size, bold), char)) for m in metrics)
+                advance = next((a for a in found if a is not None), None)
+                if advance is not None:
+                    symbols[code - 32] = round(advance / size * 1000)
+            fonts[_font_name(size, bold, symbol=True)] = (
+                "<< /Type /Font /Subtype /Type1 /BaseFont /Symbol /FirstChar 32 /LastChar 255 "
+                f"/Widths [{' '.join(map(str, symbols))}] /FontDescriptor {{symbol}} 0 R >>"
+            ).encode("ascii")
             name = "Helvetica-Bold" if bold else "Helvetica"
             fonts[_font_name(size, bold)] = (
                 f"<< /Type /Font /Subtype /Type1 /BaseFont /{name} /Encoding /WinAnsiEncoding "
@@ -341,7 +407,7 @@ def _document(
     digits = re.sub(r"\D", "", generated_at)[:14]
     if len(digits) == 14:
         info += f" /CreationDate (D:{digits}Z)"
-    first_font = 8  # after the catalogue, pages, page, contents, info and two descriptors
+    first_font = 9  # after the catalogue, pages, page, contents, info and three descriptors
     first_stream = first_font + len(fonts)
     resources = " ".join(f"{name} {first_font + i} 0 R" for i, name in enumerate(fonts))
     contents = " ".join(f"{first_stream + i} 0 R" for i in range(len(streams)))
@@ -356,7 +422,11 @@ def _document(
         (info + " >>").encode("ascii"),
         _descriptor("Helvetica"),
         _descriptor("Helvetica-Bold"),
-        *(font.replace(b"{regular}", b"6").replace(b"{bold}", b"7") for font in fonts.values()),
+        _descriptor("Symbol"),
+        *(
+            font.replace(b"{regular}", b"6").replace(b"{bold}", b"7").replace(b"{symbol}", b"8")
+            for font in fonts.values()
+        ),
         *(
             b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream)
             + stream

@@ -15,7 +15,6 @@ bottom, negated, as Graphviz's SVG writes them).
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ Point = tuple[float, float]
 ROUNDING = 12.0  # points a rounded corner takes along each side
 DEPTH = 4.0  # points of a box3d's depth, and between a double border's two lines
 ARROW_HALF_WIDTH = 2.1  # points either side of an arrowhead's axis (arrowsize 0.6)
+BLANKS = str.maketrans("\t\r\n", "   ")  # a line of a box shows them as spaces, as Graphviz does
 
 
 class Text(NamedTuple):
@@ -130,7 +130,7 @@ class Shapes:
                 tips = style.tooltip_lines(attributes)
                 if key in about:
                     tips += [style.clip(f"warning: {warning}") for warning in about[key]]
-                tooltip = "\n".join(tips)
+                tooltip = "\n".join(tips).replace("\t", " ")  # as Graphviz shows a tab
             x, y = centres[key]
             x, y = x + dx, y + dy
             half_width, half_height = sizes[key]
@@ -142,11 +142,19 @@ class Shapes:
                 look = looks[looked] = _look(attributes, fill)
             box3d, fill, stroke, pen, dashed, double, ink = look
             texts = tuple(
-                Text(x - width_of(line) / 2, y + baseline, text, size, bold, colour or ink)
+                Text(
+                    x - width_of(line) / 2,
+                    y + baseline,
+                    text.translate(BLANKS),
+                    size,
+                    bold,
+                    colour or ink,
+                )
                 for line, colour, baseline in zip(
                     lines, colours, baselines_of(shape_of(lines)), strict=False
                 )
                 for text, size, bold in (line,)
+                for shown in (text.translate(BLANKS),)
             )
             yield Box(
                 f"u{number}",
@@ -165,6 +173,19 @@ class Shapes:
                 texts,
             )
 
+    def _straight(self, parent: str, child: str) -> list[Point]:
+        """An edge the tree layout did not route (a second parent, a cycle): border to border.
+
+        A unit's own loop goes out of its right side and back in.
+        """
+        centres, sizes = self.placement.centres, self.sizes
+        if parent == child:
+            (x, y), (width, _) = centres[parent], sizes[parent]
+            right = x + width / 2
+            return [(right, y - 6), (right + 18, y - 6), (right + 18, y + 6), (right, y + 6)]
+        start = _border(centres[parent], sizes[parent], centres[child])
+        return [start, _border(centres[child], sizes[child], centres[parent])]
+
     def links(self) -> Iterator[Link]:
         """Every edge, from the parent's box to the arrowhead's base, by parent and child."""
         view, routes, nodes = self.view, self.placement.routes, self.view.nodes
@@ -174,7 +195,8 @@ class Shapes:
         plain = _unquoted(dict(edge_style({}, {})).get("color", f'"{style.EDGE_COLOUR}"'))
         hypot = math.hypot
         for number, (parent, child) in enumerate(sorted(view.edges)):
-            route = [(x + dx, y + dy) for x, y in routes[parent, child]]
+            route = routes.get((parent, child)) or self._straight(parent, child)
+            route = [(x + dx, y + dy) for x, y in route]
             (ex, ey), (lx, ly) = route[-1], route[-2]
             run = hypot(ex - lx, ey - ly) or 1.0
             ux, uy = (ex - lx) / run, (ey - ly) / run
@@ -196,6 +218,17 @@ class Shapes:
                 colour,
                 dashed,
             )
+
+
+def _border(centre: Point, size: tuple[float, float], towards: Point) -> Point:
+    """Where the line from a box's centre towards a point leaves the box."""
+    (x, y), (half_width, half_height) = centre, (size[0] / 2, size[1] / 2)
+    across, down = towards[0] - x, towards[1] - y
+    reach = min(
+        half_width / abs(across) if across else math.inf,
+        half_height / abs(down) if down else math.inf,
+    )
+    return (x + across * reach, y + down * reach) if reach != math.inf else centre
 
 
 def _unquoted(value: str) -> str:
@@ -222,9 +255,12 @@ def _look(attributes: dict[str, object], fill: str) -> Look:
     )
 
 
-# `rounded` by the indices of its twelve distinct numbers, for writers that format
-# each number once: 0 left, 1 top, 2 right, 3 bottom, 4 left+6, 5 left+12,
-# 6 right-6, 7 right-12, 8 top+6, 9 top+12, 10 bottom-6, 11 bottom-12.
+# A rounded box's outline as Graphviz draws it, from the top right: the start,
+# then cubic Bézier pieces of three points (a straight side has its control
+# points on the line), each corner taking `ROUNDING` along both sides. Each
+# point is given by the indices of its x and y among twelve numbers, so that a
+# writer formats each number once: 0 left, 1 top, 2 right, 3 bottom, 4 left+6,
+# 5 left+12, 6 right-6, 7 right-12, 8 top+6, 9 top+12, 10 bottom-6, 11 bottom-12.
 ROUNDED_POINTS = (
     (7, 1), (7, 1), (5, 1), (5, 1), (4, 1), (0, 8), (0, 9), (0, 9), (0, 11), (0, 11),
     (0, 10), (4, 3), (5, 3), (5, 3), (7, 3), (7, 3), (6, 3), (2, 10), (2, 11), (2, 11),
@@ -238,26 +274,6 @@ def rounded_numbers(left: float, top: float, right: float, bottom: float) -> lis
     return [
         *(left, top, right, bottom, left + h, left + r, right - h, right - r),
         *(top + h, top + r, bottom - h, bottom - r),
-    ]
-
-
-def rounded(left: float, top: float, right: float, bottom: float) -> list[Point]:
-    """A rounded box's outline as Graphviz draws it: cubic Bézier pieces from the top right.
-
-    The first point starts the path; then every three points are one piece
-    (straight sides have their control points on the line).
-    """
-    r, h = ROUNDING, ROUNDING / 2
-    return [
-        (right - r, top),
-        *((right - r, top), (left + r, top), (left + r, top)),
-        *((left + h, top), (left, top + h), (left, top + r)),
-        *((left, top + r), (left, bottom - r), (left, bottom - r)),
-        *((left, bottom - h), (left + h, bottom), (left + r, bottom)),
-        *((left + r, bottom), (right - r, bottom), (right - r, bottom)),
-        *((right - h, bottom), (right, bottom - h), (right, bottom - r)),
-        *((right, bottom - r), (right, top + r), (right, top + r)),
-        *((right, top + h), (right - h, top), (right - r, top)),
     ]
 
 
@@ -275,11 +291,3 @@ def box3d(left: float, top: float, right: float, bottom: float) -> tuple[list[Po
     ]
     corner = (right - d, top + d)
     return outline, [corner, (left, top + d), corner, (right - d, bottom), corner, (right, top)]
-
-
-def bezier_path(points: list[Point]) -> list[Point]:
-    """An edge's polyline as Graphviz writes it: Bézier pieces with control points on the line."""
-    pieces = [points[0]]
-    for previous, current in itertools.pairwise(points):
-        pieces += [previous, current, current]
-    return pieces

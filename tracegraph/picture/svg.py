@@ -128,21 +128,30 @@ def _points(points: list[Point]) -> str:
     return " ".join("%.2f,%.2f" % point for point in points)  # noqa: UP031  (fastest)
 
 
-def _path(points: list[Point]) -> str:
-    first = "%.2f,%.2f" % points[0]  # noqa: UP031
-    return f"M{first}C{_points(points[1:])}"
-
-
 def _text(text: str) -> str:
     return text if xml_plain(text) else xml_text(text)
 
 
+_SPACES = re.compile(r" {2,}")
+
+
+def _line(text: str) -> str:
+    """A line of a box as Graphviz writes it: a run of spaces keeps its width (`&#160;`)."""
+    text = _text(text)
+    if "  " in text:
+        text = _SPACES.sub(lambda run: " " + "&#160;" * (len(run[0]) - 1), text)
+    return text
+
+
 def _tooltip(text: str) -> str:
     one_line = text.replace("\n", " ")
-    return text.replace("\n", "&#10;") if xml_plain(one_line) else xml_attribute(text)
+    text = text.replace("\n", "&#10;") if xml_plain(one_line) else xml_attribute(text)
+    if "  " in text:  # as Graphviz writes them
+        text = _SPACES.sub(lambda run: " " + "&#160;" * (len(run[0]) - 1), text)
+    return text
 
 
-# `placed.rounded` as one format of its twelve numbers.
+# `placed.ROUNDED_POINTS` as one format of its twelve numbers.
 _ROUNDED = "M{}C{}".format(
     *(
         " ".join("{%d},{%d}" % point for point in points)  # noqa: UP031
@@ -194,7 +203,7 @@ def _box(box: Box) -> str:
                 ' font-weight="bold"' if bold else "",
                 size,
                 f' fill="{colour}"' if colour else "",
-                _text(text),
+                _line(text),
             )
             for x, y, text, size, bold, colour in box.texts
         ]
