@@ -87,7 +87,8 @@ class Metrics:
     def box(self, lines: Iterable[Line]) -> tuple[float, float]:
         """Width and height, in points, of a box holding these lines."""
         shown = list(lines)
-        text_width = max(map(self.width, shown), default=0.0)
+        known, width = self.widths.get, self.width
+        text_width = max([known(line) or width(line) for line in shown], default=0.0)
         height = self.heights.get(shape_of(shown))
         if height is None:
             text = sum(self.line_height.get(line.size, line.size * 1.2) for line in shown)
@@ -96,7 +97,7 @@ class Metrics:
 
 
 def shape_of(lines: Iterable[Line]) -> Shape:
-    return tuple((size, bold) for _, size, bold in lines)
+    return tuple([(size, bold) for _, size, bold in lines])
 
 
 def html_label(lines: Iterable[Line], colours: Iterable[str | None] = ()) -> str:
