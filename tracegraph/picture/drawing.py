@@ -156,7 +156,7 @@ class Plan:
 
     view: nx.DiGraph  # the genealogy, or its collapsed view
     labels: Labels
-    metrics: Metrics | None  # the boxes' text's, when placed
+    metrics: Metrics | None  # the boxes' text's and the heading's, when placed
     fills: style.Fills
     sizes: dict[str, tuple[float, float]] | None
     placement: Placement | None
@@ -170,9 +170,13 @@ def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> P
     """The view to draw, its labels, and the tree layout's places if it is placed."""
     view, placement, sizes = _view(graphviz, graph, options)
     labels = labels_of(view)
+    fills = style.fills(view, options.color_by)
+    heading = legend.heading_of(view, fills, options.title, options.legend)
     metrics = frame = None
     if _wants_tree(options, view):
-        metrics = box_metrics(graphviz, labels)
+        # One measurement for the boxes and the title block and key.
+        lines = [*(lines for lines, _ in labels.values()), legend.label_lines(heading)]
+        metrics = metrics_for(graphviz, lines)
         if placement is None or sizes is None:
             sizes = box_sizes(graphviz, labels, metrics)
             placement = tree_layout(view, sizes, options.rankdir, _aspect(options))
@@ -180,8 +184,6 @@ def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> P
         frame = (left, placement.height - bottom, right, placement.height - top)
     else:
         placement = sizes = None
-    fills = style.fills(view, options.color_by)
-    heading = legend.heading_of(view, fills, options.title, options.legend)
     return Plan(
         view=view,
         labels=labels,

@@ -279,7 +279,7 @@ def _drawn_here(
     assert plan.frame is not None and plan.placement is not None and plan.sizes is not None
     assert plan.metrics is not None
     left, bottom, right, top = plan.frame
-    metrics = metrics_for(graphviz, [legend.label_lines(plan.heading)])
+    metrics = plan.metrics
     arrangement = legend.best_arrangement(plan.heading, (right - left, top - bottom), metrics)
     label = legend.label(plan.heading, arrangement)
     shapes = placed.Shapes(
@@ -293,7 +293,7 @@ def _drawn_here(
         return None  # before any work: Graphviz draws it, with a font that has every character
     heading = _heading(graphviz, plan, label)
     generated_at = str(graph.graph.get("generated_at", ""))
-    return pdf.placed_pdf(heading, shapes, generated_at, [plan.metrics, metrics])
+    return pdf.placed_pdf(heading, shapes, generated_at, [metrics])
 
 
 def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions, here: bool = True) -> bytes:

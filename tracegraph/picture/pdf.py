@@ -59,9 +59,8 @@ _ROUNDED = (
     + " h"
 )
 COMPRESSION = 6  # zlib's default: about as small as 9, in half the time
-FORKED_SHARE = (
-    0.6  # of the boxes, written by a fork (`forked.py`) while this process writes the rest
-)
+# Of the boxes, written by a fork (`forked.py`) while this process writes the rest and the edges.
+FORKED_SHARE = 0.7
 
 
 class _Unwritable(Exception):

@@ -45,7 +45,7 @@ FONT_FAMILY = "Helvetica,sans-Serif"  # as Graphviz names it
 CHUNK = 5000  # boxes or edges written into one piece of the file
 # The boxes a fork writes (`forked.py`), while this process writes the others
 # and the edges, which take about a third of a box's time each.
-FORKED_SHARE = 0.65
+FORKED_SHARE = 0.75
 
 
 def retitle(svg: bytes, drawing: Drawing) -> bytes:
