@@ -269,9 +269,7 @@ def _heading(graphviz: GraphvizRuns, plan: Plan, label: str) -> bytes:
     return graphviz.run(["-Kneato", "-n2", "-Tsvg"], text.encode("utf-8"), "draw the title block")
 
 
-def _drawn_here(
-    graphviz: GraphvizRuns, graph: nx.DiGraph, plan: Plan, fmt: str, options: PictureOptions
-) -> bytes | None:
+def _drawn_here(graphviz: GraphvizRuns, graph: nx.DiGraph, plan: Plan, fmt: str) -> bytes | None:
     """A placed picture as SVG or PDF, its boxes and edges written here (`placed.py`).
 
     None: a PDF whose text the standard PDF fonts cannot show (Graphviz draws that one).
@@ -279,8 +277,7 @@ def _drawn_here(
     assert plan.frame is not None and plan.placement is not None and plan.sizes is not None
     assert plan.metrics is not None
     left, bottom, right, top = plan.frame
-    metrics = plan.metrics
-    arrangement = legend.best_arrangement(plan.heading, (right - left, top - bottom), metrics)
+    arrangement = legend.best_arrangement(plan.heading, (right - left, top - bottom), plan.metrics)
     label = legend.label(plan.heading, arrangement)
     shapes = placed.Shapes(
         plan.view, plan.labels, plan.sizes, plan.placement, plan.fills, plan.metrics, plan.frame,
@@ -293,7 +290,7 @@ def _drawn_here(
         return None  # before any work: Graphviz draws it, with a font that has every character
     heading = _heading(graphviz, plan, label)
     generated_at = str(graph.graph.get("generated_at", ""))
-    return pdf.placed_pdf(heading, shapes, generated_at, [metrics])
+    return pdf.placed_pdf(heading, shapes, generated_at, plan.metrics)
 
 
 def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions, here: bool = True) -> bytes:
@@ -308,7 +305,7 @@ def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions, here: bool = True
     graphviz = GraphvizRuns(graph, options)
     plan = plan_of(graphviz, graph, options)
     if here and plan.frame is not None and (fmt == "svg" or (fmt == "pdf" and not options.page)):
-        drawn_here = _drawn_here(graphviz, graph, plan, fmt, options)
+        drawn_here = _drawn_here(graphviz, graph, plan, fmt)
         if drawn_here is not None:
             return drawn_here
     drawing = to_drawing(graphviz, graph, options, plan)

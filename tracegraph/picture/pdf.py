@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import re
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from xml.etree import ElementTree
 
 from tracegraph.picture import forked
@@ -286,12 +286,10 @@ def _text_string(text: str) -> str:
     return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
 
 
-def placed_pdf(
-    heading: bytes, shapes: Shapes, generated_at: str, metrics: Sequence[Metrics]
-) -> bytes | None:
+def placed_pdf(heading: bytes, shapes: Shapes, generated_at: str, metrics: Metrics) -> bytes | None:
     """The PDF of a placed picture: `heading` is Graphviz's SVG of its title block and key.
 
-    `metrics`: those of the boxes' text and of the heading's, for the fonts'
+    `metrics`: those of the boxes' text and the heading's, for the fonts'
     widths. None when some text is outside WinAnsi (see the module's note).
     """
     root = ElementTree.fromstring(heading)
@@ -321,7 +319,7 @@ def placed_pdf(
 
     try:
         parts = [
-            drawn(lambda page: _heading(page, group, metrics[-1])),
+            drawn(lambda page: _heading(page, group, metrics)),
             *forked.in_two(
                 len(shapes.keys),
                 FORKED_SHARE,
@@ -343,7 +341,13 @@ def _font_name(size: float, bold: bool, symbol: bool = False) -> str:
     return f"/F{measured}{'B' if bold else 'R'}"
 
 
-def _fonts(metrics: Sequence[Metrics]) -> dict[str, bytes]:
+def _advance(metrics: Metrics, size: int, bold: bool, char: str) -> int:
+    """A character's advance as Graphviz measured it, in thousandths of the size."""
+    advance = metrics.advances.get(((size, bold), char))
+    return _USUAL_ADVANCE if advance is None else round(advance / size * 1000)
+
+
+def _fonts(metrics: Metrics) -> dict[str, bytes]:
     """Each measured size's fonts: Helvetica with the advances Graphviz measured at that size.
 
     (Graphviz's advances do not grow quite in step with the size, so one set
@@ -361,15 +365,10 @@ def _fonts(metrics: Sequence[Metrics]) -> dict[str, bytes]:
                 except UnicodeDecodeError:  # five codes WinAnsi leaves out
                     widths.append(0)
                     continue
-                found = (m.advances.get(((size, bold), char)) for m in metrics)
-                advance = next((a for a in found if a is not None), None)
-                widths.append(_USUAL_ADVANCE if advance is None else round(advance / size * 1000))
+                widths.append(_advance(metrics, size, bold, char))
             symbols = [_USUAL_ADVANCE] * 224
             for char, code in SYMBOLS.items():
-                found = (m.advances.get(((size, bold), char)) for m in metrics)
-                advance = next((a for a in found if a is not None), None)
-                if advance is not None:
-                    symbols[code - 32] = round(advance / size * 1000)
+                symbols[code - 32] = _advance(metrics, size, bold, char)
             fonts[_font_name(size, bold, symbol=True)] = (
                 "<< /Type /Font /Subtype /Type1 /BaseFont /Symbol /FirstChar 32 /LastChar 255 "
                 f"/Widths [{' '.join(map(str, symbols))}] /FontDescriptor {{symbol}} 0 R >>"

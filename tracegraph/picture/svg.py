@@ -135,20 +135,20 @@ def _text(text: str) -> str:
 _SPACES = re.compile(r" {2,}")
 
 
+def _spaced(text: str) -> str:
+    """Escaped text as Graphviz writes it: a run of spaces keeps its width (`&#160;`)."""
+    if "  " not in text:
+        return text
+    return _SPACES.sub(lambda run: " " + "&#160;" * (len(run[0]) - 1), text)
+
+
 def _line(text: str) -> str:
-    """A line of a box as Graphviz writes it: a run of spaces keeps its width (`&#160;`)."""
-    text = _text(text)
-    if "  " in text:
-        text = _SPACES.sub(lambda run: " " + "&#160;" * (len(run[0]) - 1), text)
-    return text
+    return _spaced(_text(text))
 
 
 def _tooltip(text: str) -> str:
     one_line = text.replace("\n", " ")
-    text = text.replace("\n", "&#10;") if xml_plain(one_line) else xml_attribute(text)
-    if "  " in text:  # as Graphviz writes them
-        text = _SPACES.sub(lambda run: " " + "&#160;" * (len(run[0]) - 1), text)
-    return text
+    return _spaced(text.replace("\n", "&#10;") if xml_plain(one_line) else xml_attribute(text))
 
 
 # `placed.ROUNDED_POINTS` as one format of its twelve numbers.
