@@ -41,8 +41,33 @@ XLINK = "{http://www.w3.org/1999/xlink}title"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
+PATH = re.compile(r"([MCmc])([^MCmc]*)")
+
+
 def numbers(text: str) -> list[float]:
     return [float(n) for n in NUMBER.findall(text)]
+
+
+def path_points(d: str) -> list[float]:
+    """A path's points, absolute: as Graphviz writes them (`M`, `C`), or relative (`m`, `c`)."""
+    found: list[float] = []
+    x = y = 0.0
+    for command, operands in PATH.findall(d):
+        values = numbers(operands)
+        pairs = list(zip(values[0::2], values[1::2], strict=True))
+        if command in "MC":
+            found += [n for pair in pairs for n in pair]
+            x, y = pairs[-1]
+        elif command == "m":
+            for dx, dy in pairs:
+                x, y = x + dx, y + dy
+                found += [x, y]
+        else:  # each piece of three points is relative to where the last one ended
+            for i in range(0, len(pairs), 3):
+                piece = pairs[i : i + 3]
+                found += [n for dx, dy in piece for n in (x + dx, y + dy)]
+                x, y = x + piece[-1][0], y + piece[-1][1]
+    return found
 
 
 def elements(svg: bytes) -> dict[str, dict[str, Any]]:
@@ -55,7 +80,8 @@ def elements(svg: bytes) -> dict[str, dict[str, Any]]:
             continue
         shapes = [
             (e.tag.removeprefix(SVG), e.get("fill"), e.get("stroke"), e.get("stroke-width"),
-             e.get("stroke-dasharray"), numbers(e.get("d") or e.get("points") or ""))
+             e.get("stroke-dasharray"),
+             path_points(e.get("d", "")) if e.get("d") else numbers(e.get("points") or ""))
             for e in group.iter() if e.tag.removeprefix(SVG) in ("path", "polygon", "polyline")
         ]  # fmt: skip
         texts = [

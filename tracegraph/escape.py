@@ -43,15 +43,18 @@ def xml_text(text: str) -> str:
     )
 
 
-_XML_SPECIAL = frozenset('&<>"')
-
-
 def xml_plain(text: str) -> bool:
     """Whether the text is the same escaped for XML content or a quoted attribute (fast).
 
     A printable text has no control character, surrogate or noncharacter.
     """
-    return text.isprintable() and _XML_SPECIAL.isdisjoint(text)
+    return (
+        text.isprintable()
+        and "&" not in text
+        and "<" not in text
+        and ">" not in text
+        and '"' not in text
+    )
 
 
 @functools.lru_cache(maxsize=_CACHED)

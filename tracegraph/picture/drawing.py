@@ -180,7 +180,7 @@ def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> P
         if placement is None or sizes is None:
             sizes = box_sizes(graphviz, labels, metrics)
             placement = tree_layout(view, sizes, options.rankdir, _aspect(options))
-        left, top, right, bottom = placement.bounds(sizes)
+        left, top, right, bottom = placement.bounds
         frame = (left, placement.height - bottom, right, placement.height - top)
     else:
         placement = sizes = None

@@ -103,6 +103,10 @@ class Shapes:
         """The boxes' keys in the order Graphviz is given them (by serial)."""
         return sorted(self.view)
 
+    @cached_property
+    def _attributes(self) -> dict[str, dict[str, object]]:
+        return dict(self.view.nodes(data=True))
+
     def boxes(
         self, start: int = 0, stop: int | None = None, tooltips: bool = True
     ) -> Iterator[Box]:
@@ -110,16 +114,26 @@ class Shapes:
 
         Without `tooltips` (a PDF has none), each box's tooltip is "".
         """
-        view, labels, sizes, centres = self.view, self.labels, self.sizes, self.placement.centres
+        nodes, labels, sizes, centres = (
+            self._attributes,
+            self.labels,
+            self.sizes,
+            self.placement.centres,
+        )
         dx, dy = self._offset()
-        about = warnings_about(view)
-        width_of, baselines_of = self.metrics.width, self.metrics.baselines_of
+        about = warnings_about(self.view)
+        widths, width_of, baselines_of = (
+            self.metrics.widths,
+            self.metrics.width,
+            self.metrics.baselines_of,
+        )
         fill_of = self.fills.of
         looks: dict[tuple[object, ...], Look] = {}
         for number, key in enumerate(self.keys[start:stop], start=start):
-            attributes = view.nodes[key]
+            attributes = nodes[key]
             lines, colours = labels[key]
-            if is_group(attributes):
+            get = attributes.get
+            if get("group"):
                 shown = style.members_of(attributes)
                 box_title = f"{style.group_heading(attributes)}: {', '.join(shown)}"
                 tooltip = "\n".join([*(line.text for line in lines[:3]), *shown])
@@ -130,31 +144,38 @@ class Shapes:
                 tips = style.tooltip_lines(attributes)
                 if key in about:
                     tips += [style.clip(f"warning: {warning}") for warning in about[key]]
-                tooltip = "\n".join(tips).replace("\t", " ")  # as Graphviz shows a tab
+                tooltip = "\n".join(tips)
+                if "\t" in tooltip:
+                    tooltip = tooltip.replace("\t", " ")  # as Graphviz shows a tab
             x, y = centres[key]
             x, y = x + dx, y + dy
             half_width, half_height = sizes[key]
             half_width, half_height = half_width / 2, half_height / 2
             fill = fill_of(attributes)
-            looked = (fill, *(attributes.get(name) for name in _LOOKS))
+            # What a box's look depends on besides its fill (`scene.node_style`).
+            looked = (
+                fill, get("status"), get("group"), get("departed"), get("change"),
+                get("top_level"), get("seed"),
+            )  # fmt: skip
             look = looks.get(looked)
             if look is None:
                 look = looks[looked] = _look(attributes, fill)
             box3d, fill, stroke, pen, dashed, double, ink = look
             texts = tuple(
-                Text(
-                    x - width_of(line) / 2,
-                    y + baseline,
-                    text.translate(BLANKS),
-                    size,
-                    bold,
-                    colour or ink,
-                )
-                for line, colour, baseline in zip(
-                    lines, colours, baselines_of(shape_of(lines)), strict=False
-                )
-                for text, size, bold in (line,)
-                for shown in (text.translate(BLANKS),)
+                [
+                    Text(
+                        x - (widths.get(line) or width_of(line)) / 2,
+                        y + baseline,
+                        text if text.isprintable() else text.translate(BLANKS),
+                        size,
+                        bold,
+                        colour or ink,
+                    )
+                    for line, colour, baseline in zip(
+                        lines, colours, baselines_of(shape_of(lines)), strict=False
+                    )
+                    for text, size, bold in (line,)
+                ]
             )
             yield Box(
                 f"u{number}",
@@ -236,8 +257,6 @@ def _unquoted(value: str) -> str:
 
 
 Look = tuple[bool, str, str, float, bool, bool, str]
-# What a box's look depends on besides its fill (`scene.node_style`).
-_LOOKS = ("status", "group", "departed", "change", "top_level", "seed")
 
 
 def _look(attributes: dict[str, object], fill: str) -> Look:

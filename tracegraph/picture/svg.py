@@ -23,6 +23,7 @@ from tracegraph.picture.drawing import GRAPH_NAME, Drawing
 from tracegraph.picture.placed import (
     DEPTH,
     ROUNDED_POINTS,
+    ROUNDING,
     Box,
     Link,
     Point,
@@ -106,6 +107,7 @@ def placed_svg(heading: bytes, shapes: Shapes) -> bytes:
     """
     text = titled(_INVISIBLE.sub("", heading.decode("utf-8")), shapes.title)
     end = text.rindex(_END)
+    writer = _Writer()
 
     def written(elements: Iterator[str]) -> bytes:
         # In chunks of bytes: the text of the whole picture is never in memory at once.
@@ -117,8 +119,8 @@ def placed_svg(heading: bytes, shapes: Shapes) -> bytes:
     parts = forked.in_two(
         len(shapes.keys),
         FORKED_SHARE,
-        lambda start, stop: written(map(_box, shapes.boxes(start, stop))),
-        lambda: written(map(_link, shapes.links())),
+        lambda start, stop: written(map(writer.box, shapes.boxes(start, stop))),
+        lambda: written(map(writer.link, shapes.links())),
     )
     body = b"".join(parts).removesuffix(b"\n")
     return b"".join([text[:end].encode("utf-8"), b"\n" if body else b"", body, text[end:].encode()])
@@ -147,22 +149,27 @@ def _line(text: str) -> str:
 
 
 def _tooltip(text: str) -> str:
-    one_line = text.replace("\n", " ")
-    return _spaced(text.replace("\n", "&#10;") if xml_plain(one_line) else xml_attribute(text))
+    joined = text.replace("\n", "&#10;")
+    if "&" not in text and joined.isprintable() and xml_plain(joined.replace("&", "")):
+        return _spaced(joined)
+    return _spaced(xml_attribute(text))
 
 
-# `placed.ROUNDED_POINTS` as one format of its twelve numbers.
-_ROUNDED = "M{}C{}".format(
-    *(
-        " ".join("{%d},{%d}" % point for point in points)  # noqa: UP031
-        for points in (ROUNDED_POINTS[:1], ROUNDED_POINTS[1:])
-    )
-)
+def _number(value: float) -> str:
+    """A number of a relative path: two decimals at most, no trailing zeros."""
+    text = ("%.2f" % value).rstrip("0").rstrip(".")  # noqa: UP031
+    return "0" if text == "-0" else text
 
 
-def _rounded(left: float, top: float, right: float, bottom: float) -> str:
-    numbers = rounded_numbers(left, top, right, bottom)
-    return _ROUNDED.format(*["%.2f" % n for n in numbers])  # noqa: UP031
+def _rounded_tail(width: float, height: float) -> str:
+    """A rounded box's outline after its start (`placed.ROUNDED_POINTS`), each piece relative."""
+    numbers = rounded_numbers(0.0, 0.0, width, height)
+    points = [(numbers[x], numbers[y]) for x, y in ROUNDED_POINTS]
+    pieces, (x, y) = [], points[0]
+    for i in range(1, len(points), 3):
+        pieces += [f"{_number(px - x)},{_number(py - y)}" for px, py in points[i : i + 3]]
+        x, y = points[i + 2]
+    return "c" + " ".join(pieces)
 
 
 def _pen(colour: str, width: float, dashed: bool) -> str:
@@ -172,59 +179,97 @@ def _pen(colour: str, width: float, dashed: bool) -> str:
     return text + (' stroke-dasharray="5,2"' if dashed else "")
 
 
-_TEXT = (
-    '<text text-anchor="start" x="%.2f" y="%.2f" font-family="'
-    + FONT_FAMILY
-    + '"%s font-size="%d.00"%s>%s</text>\n'
-)
+class _Ys(dict[float, str]):
+    """Each y written once: the boxes of a level share their tops, bottoms and lines' baselines."""
+
+    def __missing__(self, y: float) -> str:
+        text = self[y] = "%.2f" % y  # noqa: UP031
+        return text
 
 
-def _box(box: Box) -> str:
-    pen = _pen(box.stroke, box.width, box.dashed)
-    fill = box.fill or "none"
-    edges = (box.left, box.top, box.right, box.bottom)
-    if box.box3d:
-        outline, depth = box3d(*edges)
-        shapes = f'<polygon fill="{fill}" {pen} points="{_points(outline)}"/>\n' + "".join(
-            f'<polyline fill="none" {pen} points="{_points(depth[i : i + 2])} "/>\n'
-            for i in (0, 2, 4)
-        )
-    else:
-        shapes = f'<path fill="{fill}" {pen} d="{_rounded(*edges)}"/>\n'
-        if box.double:
-            out = (box.left - DEPTH, box.top - DEPTH, box.right + DEPTH, box.bottom + DEPTH)
-            shapes += f'<path fill="none" {pen} d="{_rounded(*out)}"/>\n'
-    texts = "".join(
-        [
-            _TEXT
-            % (
-                x,
-                y,
-                ' font-weight="bold"' if bold else "",
-                size,
-                f' fill="{colour}"' if colour else "",
-                _line(text),
+class _Writer:
+    """Graphviz's markup for boxes and edges, each piece that repeats formatted once.
+
+    A rounded box's outline is a path relative to its start, the same for
+    every box of its size.
+    """
+
+    def __init__(self) -> None:
+        self.ys = _Ys()
+        self.outlines: dict[tuple[float, float], str] = {}
+        self.pens: dict[tuple[str, float, bool], str] = {}
+        self.fonts: dict[tuple[int, bool, str], str] = {}
+
+    def rounded(self, left: float, top: float, right: float, bottom: float) -> str:
+        size = (round(right - left, 2), round(bottom - top, 2))
+        tail = self.outlines.get(size)
+        if tail is None:
+            tail = self.outlines[size] = _rounded_tail(*size)
+        return "M%.2f,%s%s" % (right - ROUNDING, self.ys[top], tail)  # noqa: UP031
+
+    def pen(self, colour: str, width: float, dashed: bool) -> str:
+        key = (colour, width, dashed)
+        known = self.pens.get(key)
+        if known is None:
+            known = self.pens[key] = _pen(colour, width, dashed)
+        return known
+
+    def font(self, size: int, bold: bool, colour: str) -> str:
+        """A line's attributes after its place, up to its text."""
+        key = (size, bold, colour)
+        known = self.fonts.get(key)
+        if known is None:
+            weight = ' font-weight="bold"' if bold else ""
+            fill = f' fill="{colour}"' if colour else ""
+            known = self.fonts[key] = (
+                f'" font-family="{FONT_FAMILY}"{weight} font-size="{size}.00"{fill}>'
             )
-            for x, y, text, size, bold, colour in box.texts
-        ]
-    )
-    number = box.number
-    return (
-        f'<!-- {number} -->\n<g id="{number}" class="node">\n<title>{_text(box.title)}</title>\n'
-        f'<g id="a_{number}"><a xlink:title="{_tooltip(box.tooltip)}">\n'
-        f"{shapes}{texts}</a>\n</g>\n</g>\n"
-    )
+        return known
+
+    def box(self, box: Box) -> str:
+        pen = self.pen(box.stroke, box.width, box.dashed)
+        fill = box.fill or "none"
+        edges = (box.left, box.top, box.right, box.bottom)
+        if box.box3d:
+            outline, depth = box3d(*edges)
+            shapes = f'<polygon fill="{fill}" {pen} points="{_points(outline)}"/>\n' + "".join(
+                f'<polyline fill="none" {pen} points="{_points(depth[i : i + 2])} "/>\n'
+                for i in (0, 2, 4)
+            )
+        else:
+            shapes = f'<path fill="{fill}" {pen} d="{self.rounded(*edges)}"/>\n'
+            if box.double:
+                out = (box.left - DEPTH, box.top - DEPTH, box.right + DEPTH, box.bottom + DEPTH)
+                shapes += f'<path fill="none" {pen} d="{self.rounded(*out)}"/>\n'
+        ys, font = self.ys, self.font
+        texts = "".join(
+            [
+                _TEXT % (x, ys[y], font(size, bold, colour), _line(text))
+                for x, y, text, size, bold, colour in box.texts
+            ]
+        )
+        number = box.number
+        return (
+            f'<!-- {number} -->\n<g id="{number}" class="node">\n'
+            f"<title>{_text(box.title)}</title>\n"
+            f'<g id="a_{number}"><a xlink:title="{_tooltip(box.tooltip)}">\n'
+            f"{shapes}{texts}</a>\n</g>\n</g>\n"
+        )
+
+    def link(self, link: Link) -> str:
+        dash = ' stroke-dasharray="5,2"' if link.dashed else ""
+        colour, ys = link.colour, self.ys
+        corners = ["%.2f,%s" % (x, ys[y]) for x, y in link.points]  # noqa: UP031
+        route = " ".join([f"{a} {b} {b}" for a, b in itertools.pairwise(corners)])
+        (x0, y0), (x1, y1), (x2, y2) = link.head
+        first = "%.2f,%s" % (x0, ys[y0])  # noqa: UP031
+        head = "%s %.2f,%s %.2f,%s %s" % (first, x1, ys[y1], x2, ys[y2], first)  # noqa: UP031
+        return (
+            f'<g id="{link.number}" class="edge">\n<title>{_text(link.title)}</title>\n'
+            f'<path fill="none" stroke="{colour}"{dash} d="M{corners[0]}C{route}"/>\n'
+            f'<polygon fill="{colour}" stroke="{colour}" points="{head}"/>\n'
+            "</g>\n"
+        )
 
 
-def _link(link: Link) -> str:
-    dash = ' stroke-dasharray="5,2"' if link.dashed else ""
-    colour = link.colour
-    corners = ["%.2f,%.2f" % point for point in link.points]  # noqa: UP031
-    route = " ".join(f"{a} {b} {b}" for a, b in itertools.pairwise(corners))
-    head = "%.2f,%.2f %.2f,%.2f %.2f,%.2f" % (*link.head[0], *link.head[1], *link.head[2])  # noqa: UP031
-    return (
-        f'<g id="{link.number}" class="edge">\n<title>{_text(link.title)}</title>\n'
-        f'<path fill="none" stroke="{colour}"{dash} d="M{corners[0]}C{route}"/>\n'
-        f'<polygon fill="{colour}" stroke="{colour}" points="{head} {head[: head.index(" ")]}"/>\n'
-        "</g>\n"
-    )
+_TEXT = '<text text-anchor="start" x="%.2f" y="%s%s%s</text>\n'

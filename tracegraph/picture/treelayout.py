@@ -18,12 +18,10 @@ of about a page's shape. Positions are points, y growing downwards.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 import networkx as nx
 
-from tracegraph.graph import roots
 from tracegraph.picture.layout import ASPECT, STAGGER_FAN_OUT, STAGGER_MAX_RANKS, grid_columns
 
 Point = tuple[float, float]
@@ -40,22 +38,8 @@ class Placement:
     routes: dict[tuple[str, str], list[Point]]  # parent, child -> points, ending at the child
     width: float
     height: float
-
-    def bounds(self, sizes: dict[str, tuple[float, float]]) -> tuple[float, float, float, float]:
-        """The left, top, right and bottom of everything drawn: boxes and edges."""
-        if not self.centres:
-            return (0.0, 0.0, 0.0, 0.0)
-        halves = [
-            (x, y, sizes[key][0] / 2, sizes[key][1] / 2) for key, (x, y) in self.centres.items()
-        ]
-        points = [point for route in self.routes.values() for point in route]
-        xs, ys = [x for x, _ in points], [y for _, y in points]
-        return (
-            min(min(x - w for x, _, w, _ in halves), min(xs, default=math.inf)),
-            min(min(y - h for _, y, _, h in halves), min(ys, default=math.inf)),
-            max(max(x + w for x, _, w, _ in halves), max(xs, default=-math.inf)),
-            max(max(y + h for _, y, _, h in halves), max(ys, default=-math.inf)),
-        )
+    # The left, top, right and bottom of everything drawn: boxes and edges.
+    bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 class _Contour:
@@ -81,14 +65,19 @@ class _Contour:
 
     def gap_needed(self, other: _Contour) -> float:
         """How far right of this one `other` must go (root to root) to keep GAP everywhere."""
-        levels = min(self.depth(), len(other.left))
-        mine, theirs = len(self.right) - 1, len(other.left) - 1
-        need = -math.inf
-        for i in range(levels):
-            edge = self.right[mine - i] + self.right_shift
-            other_edge = other.left[theirs - i] + other.left_shift
-            need = max(need, edge - other_edge + GAP)
-        return need
+        levels = min(len(self.right), len(other.left))
+        mine, theirs = self.right_shift, other.left_shift
+        return (
+            max(
+                [
+                    (edge + mine) - (other_edge + theirs)
+                    for edge, other_edge in zip(
+                        self.right[-levels:], other.left[-levels:], strict=True
+                    )
+                ]
+            )
+            + GAP
+        )
 
     def absorb(self, other: _Contour) -> None:
         """Take in `other` (already moved into this one's frame) as the part to the right."""
@@ -118,9 +107,10 @@ class _Tree:
     """One tree of the forest: its spanning children, fans and relative positions."""
 
     root: str
-    children: dict[str, list[str]] = field(default_factory=dict)
-    grids: dict[str, list[str]] = field(default_factory=dict)  # parent -> staggered leaves
-    level: dict[str, int] = field(default_factory=dict)
+    order: list[str]  # breadth first from the root; staggered leaves are not in it
+    children: dict[str, list[str]]
+    grids: dict[str, list[str]]  # parent -> staggered leaves
+    level: dict[str, int]
     offset: dict[str, float] = field(default_factory=dict)  # x relative to the parent
     block: dict[str, tuple[float, int, float, float]] = field(default_factory=dict)
 
@@ -130,32 +120,26 @@ def _spanning_tree(children: dict[str, list[str]], root: str, placed: set[str]) 
 
     `children`: every unit's children in the graph, sorted.
     """
-    tree = _Tree(root)
-    tree.level[root] = 0
+    kids_of: dict[str, list[str]] = {}
+    grids: dict[str, list[str]] = {}
+    level = {root: 0}
     placed.add(root)
-    queue = deque([root])
-    while queue:
-        parent = queue.popleft()
-        kids = [c for c in children[parent] if c not in placed]
-        placed.update(kids)
-        leaves = [c for c in kids if not children[c]]
-        if len(leaves) > STAGGER_FAN_OUT:
-            tree.grids[parent] = leaves
-            kids = [c for c in kids if c not in leaves]
-        tree.children[parent] = kids
-        for kid in kids:
-            tree.level[kid] = tree.level[parent] + 1
-            queue.append(kid)
-    return tree
-
-
-def _post_order(tree: _Tree) -> list[str]:
-    order, stack = [], [tree.root]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(tree.children[node])
-    return order[::-1]
+    order = [root]
+    for parent in order:  # the list grows as the walk goes: breadth first
+        kids = [kid for kid in children[parent] if kid not in placed]
+        if kids:
+            placed.update(kids)
+            if len(kids) > STAGGER_FAN_OUT:
+                leaves = [kid for kid in kids if not children[kid]]
+                if len(leaves) > STAGGER_FAN_OUT:
+                    grids[parent] = leaves
+                    kids = [kid for kid in kids if children[kid]]
+            below = level[parent] + 1
+            for kid in kids:
+                level[kid] = below
+            order += kids
+        kids_of[parent] = kids
+    return _Tree(root, order, kids_of, grids, level)
 
 
 def _grid_shape(count: int) -> tuple[int, int]:
@@ -164,128 +148,137 @@ def _grid_shape(count: int) -> tuple[int, int]:
 
 
 def _lay_out(tree: _Tree, sizes: dict[str, Point]) -> None:
-    """Relative x of every unit from its parent, bottom-up (no recursion)."""
+    """Relative x of every unit from its parent, bottom-up (no recursion).
+
+    Children come after their parent breadth first, so the walk backwards
+    meets every subtree before its root.
+    """
     contours: dict[str, _Contour] = {}
-    for node in _post_order(tree):
-        parts: list[tuple[str, _Contour]] = [
-            (kid, contours.pop(kid)) for kid in tree.children[node]
-        ]
-        leaves = tree.grids.get(node, [])
+    kids_of, grids, offset = tree.children, tree.grids, tree.offset
+    for node in reversed(tree.order):
+        kids = kids_of[node]
+        leaves = grids.get(node)
+        half = sizes[node][0] / 2
+        if not kids and not leaves:
+            contours[node] = _Contour(half)
+            continue
+        parts = [contours.pop(kid) for kid in kids]
         if leaves:
             rows, columns = _grid_shape(len(leaves))
-            width = max(sizes[leaf][0] for leaf in leaves)
+            width = max([sizes[leaf][0] for leaf in leaves])
             block_width = columns * width + (columns - 1) * GAP
             block = _Contour(block_width / 2)
             block.crowned(block_width / 2, rows - 1)
-            tree.block[node] = (block_width, rows, width, 0.0)
-            parts.append(("", block))
-        half = sizes[node][0] / 2
-        if not parts:
-            contours[node] = _Contour(half)
-            continue
-        placed_at: list[float] = [0.0]
-        merged = parts[0][1]
-        for _, contour in parts[1:]:
+            parts.append(block)
+        placed_at = [0.0]
+        merged = parts[0]
+        for contour in parts[1:]:
             at = merged.gap_needed(contour)
             contour.moved(at)
             merged.absorb(contour)
             placed_at.append(at)
         centre = (placed_at[0] + placed_at[-1]) / 2
         merged.moved(-centre)
-        for (kid, _), at in zip(parts, placed_at, strict=True):
-            if kid:
-                tree.offset[kid] = at - centre
-            else:
-                block_width, rows, width, _ = tree.block[node]
-                tree.block[node] = (block_width, rows, width, at - centre)
+        for kid, at in zip(kids, placed_at, strict=False):
+            offset[kid] = at - centre
+        if leaves:
+            tree.block[node] = (block_width, rows, width, placed_at[-1] - centre)
         merged.crowned(half)
         contours[node] = merged
 
 
 @dataclass
-class _Drawn:
-    """One tree, placed with its root's level at the top-left origin."""
+class _Measured:
+    """One tree's boxes across (the root's x first 0) and its levels' rows down."""
 
-    centres: dict[str, Point]
-    routes: dict[tuple[str, str], list[Point]]
+    xs: dict[str, float]
+    levels: dict[str, int]
+    cells: dict[str, tuple[str, int, int]]  # a staggered leaf -> its parent, row, column
+    tops: list[float]
+    heights: list[float]
+    left: float  # the leftmost box's left side
     width: float
     height: float
 
 
-def _place(tree: _Tree, sizes: dict[str, Point]) -> _Drawn:
-    """Absolute positions and bus routes of one tree (x of the root 0 first, then shifted)."""
+def _measured(tree: _Tree, sizes: dict[str, Point]) -> _Measured:
     xs: dict[str, float] = {tree.root: 0.0}
-    levels: dict[str, int] = dict(tree.level)
-    grid_cells: dict[str, tuple[str, int, int]] = {}  # leaf -> parent, row, column
-    order = [tree.root]
-    for node in order:
-        for kid in tree.children[node]:
-            xs[kid] = xs[node] + tree.offset[kid]
-            order.append(kid)
-        if node in tree.block:
-            block_width, rows, width, at = tree.block[node]
-            left = xs[node] + at - block_width / 2
+    levels = tree.level
+    cells: dict[str, tuple[str, int, int]] = {}
+    kids_of, offset, blocks = tree.children, tree.offset, tree.block
+    for node in tree.order:
+        x = xs[node]
+        for kid in kids_of[node]:
+            xs[kid] = x + offset[kid]
+        if node in blocks:
+            block_width, rows, width, at = blocks[node]
+            left = x + at - block_width / 2
+            below = levels[node] + 1
             for i, leaf in enumerate(tree.grids[node]):
                 row, column = i % rows, i // rows
                 xs[leaf] = left + column * (width + GAP) + width / 2
-                levels[leaf] = levels[node] + 1 + row
-                grid_cells[leaf] = (node, row, column)
+                levels[leaf] = below + row
+                cells[leaf] = (node, row, column)
     depth = max(levels.values()) + 1
     heights = [0.0] * depth
     for node, level in levels.items():
-        heights[level] = max(heights[level], sizes[node][1])
+        height = sizes[node][1]
+        if height > heights[level]:
+            heights[level] = height
     tops = [0.0] * depth
     for level in range(1, depth):
         tops[level] = tops[level - 1] + heights[level - 1] + LEVEL_GAP
-    centres = {n: (xs[n], tops[levels[n]] + heights[levels[n]] / 2) for n in xs}
-    left = min(x - sizes[n][0] / 2 for n, (x, _) in centres.items())
-    right = max(x + sizes[n][0] / 2 for n, (x, _) in centres.items())
-    centres = {n: (x - left, y) for n, (x, y) in centres.items()}
-    routes: dict[tuple[str, str], list[Point]] = {}
+    left = min([x - sizes[node][0] / 2 for node, x in xs.items()])
+    right = max([x + sizes[node][0] / 2 for node, x in xs.items()])
+    return _Measured(xs, levels, cells, tops, heights, left, right - left, tops[-1] + heights[-1])
+
+
+def _place(
+    tree: _Tree,
+    drawn: _Measured,
+    sizes: dict[str, Point],
+    at: Point,
+    across: bool,
+    centres: dict[str, Point],
+    routes: dict[tuple[str, str], list[Point]],
+) -> None:
+    """Every box's centre and every edge's bus, the tree's top left at `at`.
+
+    Across (`LR`), the tree laid out top down is turned: x and y swap.
+    """
+    dx, dy = at
+    xs, levels, tops, heights, left = drawn.xs, drawn.levels, drawn.tops, drawn.heights, drawn.left
+    middles = [top + height / 2 for top, height in zip(tops, heights, strict=True)]
+    buses = [top + height + LEVEL_GAP / 2 for top, height in zip(tops, heights, strict=True)]
+    here = {node: (x - left, middles[levels[node]]) for node, x in xs.items()}
+    if across:
+        centres.update({node: (y + dx, x + dy) for node, (x, y) in here.items()})
+    else:
+        centres.update({node: (x + dx, y + dy) for node, (x, y) in here.items()})
+
+    def bus(parent: str, kid: str, gutter: float | None = None) -> None:
+        """Down from the parent, along the gap under its level, (down a gutter,) into the kid."""
+        (px, py), (kx, ky) = here[parent], here[kid]
+        level = buses[levels[parent]]
+        points = [(px, py + sizes[parent][1] / 2), (px, level)]
+        if gutter is not None:
+            above = tops[levels[kid]] - LEVEL_GAP / 2
+            points += [(gutter, level), (gutter, above), (kx, above)]
+        else:
+            points.append((kx, level))
+        points.append((kx, ky - sizes[kid][1] / 2))
+        if across:
+            routes[parent, kid] = [(y + dx, x + dy) for x, y in points]
+        else:
+            routes[parent, kid] = [(x + dx, y + dy) for x, y in points]
+
     for parent, kids in tree.children.items():
         for kid in kids:
-            routes[(parent, kid)] = _bus(centres, sizes, parent, kid, tops, heights, levels)
-    for leaf, (parent, row, column) in grid_cells.items():
-        block_width, _, width, at = tree.block[parent]
-        gutter = centres[parent][0] + at - block_width / 2 + column * (width + GAP) - GAP / 2
-        routes[(parent, leaf)] = _bus(
-            centres, sizes, parent, leaf, tops, heights, levels, gutter if row else None
-        )
-    return _Drawn(centres, routes, right - left, tops[-1] + heights[-1])
-
-
-def _bus(
-    centres: dict[str, Point],
-    sizes: dict[str, Point],
-    parent: str,
-    kid: str,
-    tops: list[float],
-    heights: list[float],
-    levels: dict[str, int],
-    gutter: float | None = None,
-) -> list[Point]:
-    """Down from the parent, along the gap under its level, (down a gutter,) into the kid."""
-    (px, py), (kx, ky) = centres[parent], centres[kid]
-    level = levels[parent]
-    bus = tops[level] + heights[level] + LEVEL_GAP / 2
-    points = [(px, py + sizes[parent][1] / 2), (px, bus)]
-    if gutter is not None:
-        above = tops[levels[kid]] - LEVEL_GAP / 2
-        points += [(gutter, bus), (gutter, above), (kx, above)]
-    else:
-        points.append((kx, bus))
-    points.append((kx, ky - sizes[kid][1] / 2))
-    return points
-
-
-def _transposed(drawn: _Drawn) -> _Drawn:
-    """A tree laid out top down, turned to run left to right."""
-    return _Drawn(
-        {key: (y, x) for key, (x, y) in drawn.centres.items()},
-        {edge: [(y, x) for x, y in route] for edge, route in drawn.routes.items()},
-        drawn.height,
-        drawn.width,
-    )
+            bus(parent, kid)
+    for leaf, (parent, row, column) in drawn.cells.items():
+        block_width, _, width, offset = tree.block[parent]
+        gutter = here[parent][0] + offset - block_width / 2 + column * (width + GAP) - GAP / 2
+        bus(parent, leaf, gutter if row else None)
 
 
 def tree_layout(
@@ -294,38 +287,68 @@ def tree_layout(
     """Lay out every tree of the genealogy and pack the trees into a grid.
 
     `rankdir` `LR` lays each tree out top down with every box turned, then
-    turns the tree, so that levels run left to right.
+    turns the tree, so that levels run left to right. The trees start at the
+    units without a parent, by serial; a unit left unreached (on a cycle)
+    starts one of its own, as in `graph.roots`.
     """
     across = rankdir == "LR"
     laid_sizes = {key: (h, w) for key, (w, h) in sizes.items()} if across else sizes
+    children = {key: sorted(kids) for key, kids in graph.succ.items()}
     placed: set[str] = set()
-    drawn = []
-    children = {key: sorted(kids) for key, kids in graph.adjacency()}
-    for root in roots(graph):
-        if root not in placed:
-            tree = _spanning_tree(children, root, placed)
-            _lay_out(tree, laid_sizes)
-            tree_drawn = _place(tree, laid_sizes)
-            drawn.append(_transposed(tree_drawn) if across else tree_drawn)
-    columns = grid_columns([(d.width, d.height) for d in drawn], aspect) if len(drawn) > 1 else 1
+    trees: list[_Tree] = []
+    for root in sorted(key for key, parents in graph.pred.items() if not parents):
+        trees.append(_spanning_tree(children, root, placed))
+    if len(placed) < len(children):
+        for key in sorted(children):
+            if key not in placed:
+                trees.append(_spanning_tree(children, key, placed))
+    measured = []
+    for tree in trees:
+        _lay_out(tree, laid_sizes)
+        measured.append(_measured(tree, laid_sizes))
+    shapes = [(m.height, m.width) if across else (m.width, m.height) for m in measured]
+    columns = grid_columns(shapes, aspect) if len(shapes) > 1 else 1
     widths = [0.0] * columns
     heights: list[float] = []
-    for i, tree_drawn in enumerate(drawn):
-        widths[i % columns] = max(widths[i % columns], tree_drawn.width)
+    for i, (width, height) in enumerate(shapes):
+        widths[i % columns] = max(widths[i % columns], width)
         if i % columns == 0:
             heights.append(0.0)
-        heights[-1] = max(heights[-1], tree_drawn.height)
+        heights[-1] = max(heights[-1], height)
     lefts = [sum(widths[:c]) + c * TREE_GAP for c in range(columns)]
     tops = [sum(heights[:r]) + r * TREE_GAP for r in range(len(heights))]
     centres: dict[str, Point] = {}
     routes: dict[tuple[str, str], list[Point]] = {}
-    for i, tree_drawn in enumerate(drawn):
-        dx, dy = lefts[i % columns], tops[i // columns]
-        centres.update({n: (x + dx, y + dy) for n, (x, y) in tree_drawn.centres.items()})
-        routes.update({e: [(x + dx, y + dy) for x, y in ps] for e, ps in tree_drawn.routes.items()})
-    width = lefts[-1] + widths[-1] if drawn else 0.0
-    height = tops[-1] + heights[-1] if drawn else 0.0
-    return Placement(centres, routes, width, height)
+    for i, (tree, drawn) in enumerate(zip(trees, measured, strict=True)):
+        _place(
+            tree,
+            drawn,
+            laid_sizes,
+            (lefts[i % columns], tops[i // columns]),
+            across,
+            centres,
+            routes,
+        )
+    width = lefts[-1] + widths[-1] if trees else 0.0
+    height = tops[-1] + heights[-1] if trees else 0.0
+    return Placement(centres, routes, width, height, _bounds(centres, routes, sizes))
+
+
+def _bounds(
+    centres: dict[str, Point], routes: dict[tuple[str, str], list[Point]], sizes: dict[str, Point]
+) -> tuple[float, float, float, float]:
+    """The left, top, right and bottom of the boxes and the edges."""
+    if not centres:
+        return (0.0, 0.0, 0.0, 0.0)
+    halves = [(x, y, sizes[key][0] / 2, sizes[key][1] / 2) for key, (x, y) in centres.items()]
+    points = [point for route in routes.values() for point in route]
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    return (
+        min(min([x - w for x, _, w, _ in halves]), min(xs, default=math.inf)),
+        min(min([y - h for _, y, _, h in halves]), min(ys, default=math.inf)),
+        max(max([x + w for x, _, w, _ in halves]), max(xs, default=-math.inf)),
+        max(max([y + h for _, y, _, h in halves]), max(ys, default=-math.inf)),
+    )
 
 
 __all__ = ["ASPECT", "Placement", "tree_layout"]
