@@ -142,9 +142,32 @@ def _wants_tree(options: PictureOptions, view: nx.DiGraph) -> bool:
     if options.layout == "auto":
         if view.number_of_nodes() <= TREE_LAYOUT_ABOVE:
             return False
-        biggest = max(map(len, nx.weakly_connected_components(view)))
-        return bool(biggest > TREE_LAYOUT_ABOVE)
+        return _component_above(view, TREE_LAYOUT_ABOVE)
     return options.layout == "tree"
+
+
+def _component_above(graph: nx.DiGraph, size: int) -> bool:
+    """Whether some weakly connected part of the graph has more than `size` units.
+
+    Each walk stops once it has found more: a big tree answers at once.
+    """
+    seen: set[str] = set()
+    succ, pred = graph.succ, graph.pred
+    for start in graph:
+        if start in seen:
+            continue
+        seen.add(start)
+        found, stack = 1, [start]
+        while stack:
+            unit = stack.pop()
+            for other in (*succ[unit], *pred[unit]):
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+                    found += 1
+                    if found > size:
+                        return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import networkx as nx
 
 from tracegraph.escape import dot_html
 from tracegraph.picture import style
-from tracegraph.picture.collapse import failed, is_group, units_with_warnings
+from tracegraph.picture.collapse import failed, units_with_warnings
 from tracegraph.picture.metrics import Line, Metrics
 
 SWATCH = (30, 16)  # points: the little box each entry shows
@@ -55,17 +55,21 @@ _TOP_LEVEL = Swatch(border=style.TOP_LEVEL_BORDER, width=2, double=True)
 
 def mark_entries(graph: nx.DiGraph) -> list[Entry]:
     """What the marks of this picture mean: only the marks it shows, in a fixed order."""
-    nodes = [attributes for _, attributes in graph.nodes(data=True)]
-    present = {
-        "seed": any(a.get("seed") and not a.get("suspect") and not a.get("change") for a in nodes),
-        "suspect": any(a.get("suspect") for a in nodes),
-        "top_level": any(a.get("top_level") for a in nodes),
-        "loose": any(a.get("loose") for a in nodes),
-        "missing": any(a.get("status") == "missing" for a in nodes),
-        "failed": any(failed(a) for a in nodes),
-        "group": any(is_group(a) for a in nodes),
-        "warning": bool(units_with_warnings(graph)),
-    }
+    present = {"warning": bool(units_with_warnings(graph))}
+    changing = []  # a diff's units, for `change_entries`
+    for _, a in graph.nodes(data=True):  # one pass: 10^5 boxes asked 13 times took 0.5 s
+        get = a.get
+        if get("change") or get("departed"):
+            changing.append(a)
+        if get("seed") and not get("suspect") and not get("change"):
+            present["seed"] = True
+        for mark in ("suspect", "top_level", "loose", "group"):
+            if get(mark):
+                present[mark] = True
+        if get("status") == "missing":
+            present["missing"] = True
+        if failed(a):
+            present["failed"] = True
     red, blue = style.SEED_BORDER, style.TOP_LEVEL_BORDER
     entries = {
         "seed": Entry(_SEED, "asked for (a seed)"),
@@ -86,7 +90,8 @@ def mark_entries(graph: nx.DiGraph) -> list[Entry]:
             style.WARNING_COLOUR,
         ),
     }
-    return [*change_entries(nodes), *(entry for name, entry in entries.items() if present[name])]
+    shown = (entry for name, entry in entries.items() if present.get(name))
+    return [*change_entries(changing), *shown]
 
 
 CHANGE_MEANINGS = {

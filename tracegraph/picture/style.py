@@ -220,7 +220,7 @@ def serial_range(members: tuple[str, ...]) -> str:
 
 def unit_count(graph: nx.DiGraph) -> tuple[int, int]:
     """Units a picture stands for, and how many of them are folded into groups."""
-    units = sum(int(graph.nodes[s].get("count", 1)) for s in graph)
+    units = sum(int(count) for _, count in graph.nodes(data="count", default=1))
     return units, int(graph.graph.get("collapsed", 0))
 
 
@@ -238,7 +238,7 @@ def title_block(graph: nx.DiGraph, title: str = "") -> tuple[str, list[str]]:
         return _diff_title_block(graph, title)
     noun = "Recall impact of" if info.get("analysis") == "recall impact" else "Genealogy of"
     asked = f"{noun} {info.get('seeds', '')}"
-    missing = sum(1 for s in graph if graph.nodes[s].get("status") == "missing")
+    missing = sum(1 for _, status in graph.nodes(data="status") if status == "missing")
     warnings = len(info.get("warnings", ()))
     units, collapsed = unit_count(graph)
     size = f"{units} unit{'' if units == 1 else 's'}"
