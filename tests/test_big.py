@@ -17,6 +17,7 @@ import pytest
 import tracegraph
 from tests.builders import Factory
 from tests.conftest import ROOT, needs_graphviz
+from tests.svg_paths import floats, path_points
 from tracegraph import ExportError, TracegraphWarning
 from tracegraph.export.options import ExportOptions
 from tracegraph.picture.collapse import collapse, protected_units
@@ -247,7 +248,7 @@ def drawn_boxes(svg: str) -> dict[str, tuple[float, float, float, float]]:
         r'<(?:path|polygon)[^>]* (?:d|points)="([^"]+)"'
     )
     for title, outline in re.findall(shape, svg):
-        numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", outline)]
+        numbers = path_points(outline) if outline.startswith("M") else floats(outline)
         xs, ys = numbers[0::2], numbers[1::2]
         boxes[title] = (min(xs), min(ys), max(xs), max(ys))
     return boxes

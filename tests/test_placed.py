@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -26,9 +26,11 @@ from tests import clients
 from tests.builders import Factory
 from tests.conftest import ROOT, needs_graphviz
 from tests.hostile import hostile_graph
+from tests.svg_paths import path_points
 from tests.test_export import inconsistent_graph
+from tracegraph import TracegraphWarning
 from tracegraph.export.options import ExportOptions
-from tracegraph.picture import forked
+from tracegraph.picture import forked, placed
 from tracegraph.picture.graphviz import draw
 
 sys.path.insert(0, str(ROOT / "samples"))
@@ -41,33 +43,8 @@ XLINK = "{http://www.w3.org/1999/xlink}title"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-PATH = re.compile(r"([MCmc])([^MCmc]*)")
-
-
 def numbers(text: str) -> list[float]:
     return [float(n) for n in NUMBER.findall(text)]
-
-
-def path_points(d: str) -> list[float]:
-    """A path's points, absolute: as Graphviz writes them (`M`, `C`), or relative (`m`, `c`)."""
-    found: list[float] = []
-    x = y = 0.0
-    for command, operands in PATH.findall(d):
-        values = numbers(operands)
-        pairs = list(zip(values[0::2], values[1::2], strict=True))
-        if command in "MC":
-            found += [n for pair in pairs for n in pair]
-            x, y = pairs[-1]
-        elif command == "m":
-            for dx, dy in pairs:
-                x, y = x + dx, y + dy
-                found += [x, y]
-        else:  # each piece of three points is relative to where the last one ended
-            for i in range(0, len(pairs), 3):
-                piece = pairs[i : i + 3]
-                found += [n for dx, dy in piece for n in (x + dx, y + dy)]
-                x, y = x + piece[-1][0], y + piece[-1][1]
-    return found
 
 
 def elements(svg: bytes) -> dict[str, dict[str, Any]]:
@@ -220,7 +197,7 @@ def test_a_picture_written_by_two_processes_is_byte_for_byte_one_process_s(
     calls = fork_calls(monkeypatch)
     monkeypatch.setattr(forked, "FORK_ABOVE", 100)
     together = draw(graph, fmt, options)
-    assert calls == [1] and together == alone and len(alone) > 100_000
+    assert calls == [1] and together == alone and len(alone) > 50_000
 
 
 def pdf_words(path: Path) -> dict[str, list[tuple[float, float]]]:
@@ -283,27 +260,71 @@ def test_a_placed_pdf_with_text_the_standard_fonts_lack_is_left_to_graphviz(
     assert "Helvetica-Bold" in fonts.stdout and " yes " not in fonts.stdout
 
 
-@needs_graphviz
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
-def test_a_failure_while_the_fork_writes_leaves_no_process_behind(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def no_child_left() -> bool:
     import os
 
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
+@pytest.mark.parametrize("sent", [False, True])
+def test_a_failure_here_while_the_fork_works_leaves_no_process_behind(
+    sent: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls = fork_calls(monkeypatch)
     monkeypatch.setattr(forked, "FORK_ABOVE", 2)
+    ahead = forked.Ahead(10, lambda: lambda places: places * 2)
+    with pytest.raises(RuntimeError, match="the layout failed"), ahead:
+        assert ahead.running
+        if sent:  # the fork is writing; else it waits for the places
+            ahead.send(b"places")
+        raise RuntimeError("the layout failed")
+    assert calls == [1] and no_child_left()  # the fork was killed and reaped: no zombie
 
-    def failing() -> bytes:
-        raise RuntimeError("the edges failed")
 
-    with pytest.raises(RuntimeError, match="the edges failed"):
-        forked.in_two(10, 0.5, lambda start, stop: b"x" * (stop - start), failing)
-    assert calls == [1]
-    with pytest.raises(ChildProcessError):  # the fork was killed and reaped: no zombie
-        os.waitpid(-1, os.WNOHANG)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
+def test_the_fork_turns_the_places_into_bytes_and_a_failing_one_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(forked, "FORK_ABOVE", 2)
+    big = b"0123456789" * 100_000  # over a pipe's buffer, both ways
+    with forked.Ahead(10, lambda: lambda places: places[::-1]) as ahead:
+        ahead.send(big)
+        assert ahead.boxes() == big[::-1]
+
+    def failing() -> Callable[[bytes], bytes]:
+        raise RuntimeError("the fork failed")
+
+    with forked.Ahead(10, failing) as ahead, pytest.warns(TracegraphWarning, match="written here"):
+        ahead.send(big)
+        assert ahead.boxes() is None
+    assert no_child_left()
 
 
 @needs_graphviz
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
+def test_a_picture_whose_fork_fails_is_written_here_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    graph = tracegraph.trace(batches=["INV-2410"], source=tracegraph.SnapshotSource(
+        snapshot(build_inverters())))  # fmt: skip
+    options = ExportOptions(layout="tree", collapse="none")
+    alone = draw(graph, "svg", options)
+    monkeypatch.setattr(forked, "FORK_ABOVE", 100)
+
+    def broken(places: bytes) -> Iterator[placed.Spot]:  # only the fork reads places
+        raise RuntimeError("the fork failed")
+
+    monkeypatch.setattr(placed, "spots_of", broken)
+    with pytest.warns(TracegraphWarning, match="could not write its part"):
+        assert draw(graph, "svg", options) == alone
+    assert no_child_left()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
 def test_a_process_that_ignores_sigchld_writes_the_picture_itself(
     monkeypatch: pytest.MonkeyPatch,
@@ -314,10 +335,11 @@ def test_a_process_that_ignores_sigchld_writes_the_picture_itself(
     monkeypatch.setattr(forked, "FORK_ABOVE", 2)
     previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
-        parts = forked.in_two(10, 0.5, lambda start, stop: b"x" * (stop - start), lambda: b"e")
+        with forked.Ahead(10, lambda: lambda places: places) as ahead:
+            assert not ahead.running
     finally:
         signal.signal(signal.SIGCHLD, previous)
-    assert parts == [b"xxxxx", b"xxxxx", b"e"] and calls == []
+    assert calls == []
 
 
 @needs_graphviz

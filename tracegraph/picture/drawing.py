@@ -191,20 +191,23 @@ class Plan:
 
 def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> Plan:
     """The view to draw, its labels, and the tree layout's places if it is placed."""
+    return placed_plan(graphviz, sketch_of(graphviz, graph, options), options)
+
+
+def sketch_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> Plan:
+    """The plan before the tree layout: what is drawn, and, if it is placed, its font's metrics.
+
+    `placed_plan` finishes it. (`auto` may have made the layout already: then it is kept.)
+    """
     view, placement, sizes = _view(graphviz, graph, options)
     labels = labels_of(view)
     fills = style.fills(view, options.color_by)
     heading = legend.heading_of(view, fills, options.title, options.legend)
-    metrics = frame = None
+    metrics = None
     if _wants_tree(options, view):
         # One measurement for the boxes and the title block and key.
         lines = [*(lines for lines, _ in labels.values()), legend.label_lines(heading)]
         metrics = metrics_for(graphviz, lines)
-        if placement is None or sizes is None:
-            sizes = box_sizes(graphviz, labels, metrics)
-            placement = tree_layout(view, sizes, options.rankdir, _aspect(options))
-        left, top, right, bottom = placement.bounds
-        frame = (left, placement.height - bottom, right, placement.height - top)
     else:
         placement = sizes = None
     return Plan(
@@ -214,10 +217,23 @@ def plan_of(graphviz: Graphviz, graph: nx.DiGraph, options: PictureOptions) -> P
         fills=fills,
         sizes=sizes,
         placement=placement,
-        frame=frame,
+        frame=None,
         title=heading.heading,  # the title block's first line
         heading=heading,
     )
+
+
+def placed_plan(graphviz: Graphviz, sketch: Plan, options: PictureOptions) -> Plan:
+    """The sketch with its boxes placed by the tree layout, if it is placed."""
+    if sketch.metrics is None:
+        return sketch
+    placement, sizes = sketch.placement, sketch.sizes
+    if placement is None or sizes is None:
+        sizes = box_sizes(graphviz, sketch.labels, sketch.metrics)
+        placement = tree_layout(sketch.view, sizes, options.rankdir, _aspect(options))
+    left, top, right, bottom = placement.bounds
+    frame = (left, placement.height - bottom, right, placement.height - top)
+    return dataclasses.replace(sketch, sizes=sizes, placement=placement, frame=frame)
 
 
 def to_drawing(

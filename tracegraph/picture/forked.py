@@ -1,12 +1,15 @@
-"""A big picture's boxes written by two processes: this one and a fork of it.
+"""A big picture's boxes written by a fork that starts while the picture is planned.
 
 Writing 100,000 boxes as SVG or PDF is pure Python work, one box at a time,
-and it took most of the picture's time on one core. On a machine with more
-cores, a fork (which shares the placed picture, copy-on-write, with no copy
-made up front) writes one share of the boxes while this process writes the
-rest, and sends its bytes back through a pipe, read by a thread here as they
-come so that neither side waits on the other. The parts are joined in
-order, so the file is byte for byte what one process writes.
+and so is planning them (their sizes, the tree layout). On a machine with
+more cores, a fork of this process (which shares everything made so far,
+copy-on-write, with no copy made up front) starts once the boxes' texts and
+looks are known: while this process lays the boxes out, the fork prepares
+every box's markup but its coordinates; then it is sent the boxes' places,
+a few numbers each, through a pipe, and writes the boxes while this
+process writes the edges. A thread here sends the places and reads the
+fork's bytes as they come, so that neither side waits on the other. The
+file is byte for byte what one process writes: both run the same code.
 
 Only on Linux, only with more than one core, only for big pictures, and
 only when this process runs no other thread (a fork copies just the thread
@@ -39,59 +42,96 @@ def _forkable(boxes: int) -> bool:
     )
 
 
-def in_two(
-    boxes: int,
-    share: float,
-    write: Callable[[int, int], bytes],
-    rest: Callable[[], bytes],
-) -> list[bytes]:
-    """`write(0, split)`, `write(split, boxes)` and `rest()`, in that order.
+class Ahead:
+    """A fork that prepares the boxes now and writes them once told where they go.
 
-    The middle part, `share` of the boxes, is written by a fork when
-    `_forkable`, while this process writes the first part and `rest` (the
-    edges); else all here. The parts are the same either way.
+    `prepare()` runs in the fork at once and returns what turns the places
+    (`send`) into the boxes' bytes. Use it as a context manager: on every way
+    out, the fork is ended and reaped. `running` is false when no fork was
+    made (then the caller writes the boxes itself).
     """
-    split = boxes - round(boxes * share)
-    if not _forkable(boxes):
-        return [write(0, split), write(split, boxes), rest()]
-    read, send = os.pipe()
-    try:
-        child = os.fork()
-    except OSError:
-        os.close(read)
-        os.close(send)
-        return [write(0, split), write(split, boxes), rest()]
-    if child == 0:  # the fork: write its part into the pipe, then leave at once
-        status = 1
+
+    def __init__(self, boxes: int, prepare: Callable[[], Callable[[bytes], bytes]]) -> None:
+        self.child: int | None = None
+        self.received: list[bytes] = []
+        self.exchange: threading.Thread | None = None
+        if not _forkable(boxes):
+            return
+        to_fork, from_here = os.pipe()
+        to_here, from_fork = os.pipe()
         try:
-            os.close(read)
-            with os.fdopen(send, "wb") as stream:
-                stream.write(write(split, boxes))
-            status = 0
-        finally:
-            os._exit(status)  # no cleanup of the parent's: its files and handlers are not ours
-    os.close(send)
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(_drained(read)), daemon=True)
-    reader.start()
-    try:
-        first, last = write(0, split), rest()
-        reader.join()
-    except BaseException:  # Ctrl-C, SIGTERM, a failure: the fork's part is not wanted
-        os.kill(child, signal.SIGKILL)
-        raise
-    finally:
-        ended = _reaped(child)  # on every way out: no fork is left running, nor a zombie
-    if received and ended == 0:
-        return [first, received[0], last]
-    warnings.warn(
-        TracegraphWarning(
-            "a second process could not write its part of the picture; it is written here "
-            "(the picture is the same, in more time)"
-        ),
-        stacklevel=3,
-    )
-    return [first, write(split, boxes), last]
+            child = os.fork()
+        except OSError:
+            for descriptor in (to_fork, from_here, to_here, from_fork):
+                os.close(descriptor)
+            return
+        if child == 0:  # the fork: prepare, wait for the places, write, then leave at once
+            status = 1
+            try:
+                os.close(from_here)
+                os.close(to_here)
+                finish = prepare()
+                places = _drained(to_fork)
+                with os.fdopen(from_fork, "wb") as stream:
+                    stream.write(finish(places))
+                status = 0
+            finally:
+                os._exit(status)  # no cleanup of the parent's: its files and handlers are not ours
+        os.close(to_fork)
+        os.close(from_fork)
+        self.child, self.sending, self.reading = child, from_here, to_here
+
+    @property
+    def running(self) -> bool:
+        return self.child is not None
+
+    def send(self, places: bytes) -> None:
+        """The boxes' places, for the fork, which starts writing them (not waited for)."""
+        assert self.child is not None and self.exchange is None
+
+        def exchange() -> None:
+            try:
+                with os.fdopen(self.sending, "wb") as stream:
+                    stream.write(places)
+            except OSError:  # the fork has gone: its part is written here
+                os.close(self.reading)
+                return
+            self.received.append(_drained(self.reading))
+
+        self.exchange = threading.Thread(target=exchange, daemon=True)
+        self.exchange.start()
+
+    def boxes(self) -> bytes | None:
+        """What the fork wrote, once it has ended; None if it failed (with a warning)."""
+        assert self.child is not None and self.exchange is not None
+        self.exchange.join()
+        ended, self.child = _reaped(self.child), None
+        if self.received and ended == 0:
+            return self.received[0]
+        warnings.warn(
+            TracegraphWarning(
+                "a second process could not write its part of the picture; it is written here "
+                "(the picture is the same, in more time)"
+            ),
+            stacklevel=3,
+        )
+        return None
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """On every way out (Ctrl-C, SIGTERM, a failure, no need of it): no fork is left."""
+        if self.child is None:
+            return
+        os.kill(self.child, signal.SIGKILL)
+        _reaped(self.child)
+        self.child = None
+        if self.exchange is None:
+            os.close(self.sending)
+            os.close(self.reading)
+        else:
+            self.exchange.join()
 
 
 def _reaped(child: int) -> int | None:

@@ -26,14 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 import networkx as nx
 
 from tracegraph.errors import ExportError, TracegraphWarning
-from tracegraph.picture import legend, pdf, placed, style
+from tracegraph.picture import legend, pdf, placed, style, svg
 from tracegraph.picture.drawing import (
     BOUNDING_BOX,
     GRAPH_NAME,
     STAND_IN,
     Drawing,
     Plan,
-    plan_of,
+    placed_plan,
+    sketch_of,
     to_drawing,
 )
 from tracegraph.picture.metrics import metrics_for
@@ -269,28 +270,33 @@ def _heading(graphviz: GraphvizRuns, plan: Plan, label: str) -> bytes:
     return graphviz.run(["-Kneato", "-n2", "-Tsvg"], text.encode("utf-8"), "draw the title block")
 
 
-def _drawn_here(graphviz: GraphvizRuns, graph: nx.DiGraph, plan: Plan, fmt: str) -> bytes | None:
+def _drawn_here(
+    graphviz: GraphvizRuns, graph: nx.DiGraph, sketch: Plan, fmt: str, options: PictureOptions
+) -> bytes | None:
     """A placed picture as SVG or PDF, its boxes and edges written here (`placed.py`).
 
+    A big one's boxes are prepared by a fork while they are placed (`forked.py`).
     None: a PDF whose text the standard PDF fonts cannot show (Graphviz draws that one).
     """
-    assert plan.frame is not None and plan.placement is not None and plan.sizes is not None
-    assert plan.metrics is not None
-    left, bottom, right, top = plan.frame
-    arrangement = legend.best_arrangement(plan.heading, (right - left, top - bottom), plan.metrics)
-    label = legend.label(plan.heading, arrangement)
-    shapes = placed.Shapes(
-        plan.view, plan.labels, plan.sizes, plan.placement, plan.fills, plan.metrics, plan.frame,
-        plan.title,
-    )  # fmt: skip
-    if fmt == "svg":
-        return placed_svg(_heading(graphviz, plan, label), shapes)
-    texts = [line.text for lines, _ in plan.labels.values() for line in lines]
-    if not pdf.writable([*texts, *(line.text for line in legend.label_lines(plan.heading))]):
-        return None  # before any work: Graphviz draws it, with a font that has every character
-    heading = _heading(graphviz, plan, label)
-    generated_at = str(graph.graph.get("generated_at", ""))
-    return pdf.placed_pdf(heading, shapes, generated_at, plan.metrics)
+    assert sketch.metrics is not None
+    if fmt == "pdf":
+        texts = [line.text for lines, _ in sketch.labels.values() for line in lines]
+        if not pdf.writable([*texts, *(line.text for line in legend.label_lines(sketch.heading))]):
+            return None  # before any work: Graphviz draws it, with a font that has every character
+    faces = placed.Faces(sketch.view, sketch.labels, sketch.fills, sketch.metrics)
+    with (svg.ahead if fmt == "svg" else pdf.ahead)(faces) as ahead:
+        plan = placed_plan(graphviz, sketch, options)
+        assert plan.frame is not None and plan.placement is not None and plan.sizes is not None
+        left, bottom, right, top = plan.frame
+        arrangement = legend.best_arrangement(
+            plan.heading, (right - left, top - bottom), sketch.metrics
+        )
+        heading = _heading(graphviz, plan, legend.label(plan.heading, arrangement))
+        shapes = placed.Shapes(faces, plan.sizes, plan.placement, plan.frame, plan.title)
+        if fmt == "svg":
+            return placed_svg(heading, shapes, ahead)
+        generated_at = str(graph.graph.get("generated_at", ""))
+        return pdf.placed_pdf(heading, shapes, generated_at, sketch.metrics, ahead)
 
 
 def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions, here: bool = True) -> bytes:
@@ -303,11 +309,13 @@ def draw(graph: nx.DiGraph, fmt: str, options: PictureOptions, here: bool = True
     it then: what the tests hold the writing here to).
     """
     graphviz = GraphvizRuns(graph, options)
-    plan = plan_of(graphviz, graph, options)
-    if here and plan.frame is not None and (fmt == "svg" or (fmt == "pdf" and not options.page)):
-        drawn_here = _drawn_here(graphviz, graph, plan, fmt)
+    sketch = sketch_of(graphviz, graph, options)
+    placed_here = fmt == "svg" or (fmt == "pdf" and not options.page)
+    if here and sketch.metrics is not None and placed_here:
+        drawn_here = _drawn_here(graphviz, graph, sketch, fmt, options)
         if drawn_here is not None:
             return drawn_here
+    plan = placed_plan(graphviz, sketch, options)
     drawing = to_drawing(graphviz, graph, options, plan)
     laid_out: bytes | None = None
     if drawing.frame is None:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import itertools
 import re
 import zlib
+from array import array
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 from xml.etree import ElementTree
 
 from tracegraph.picture import forked
@@ -26,12 +28,15 @@ from tracegraph.picture.metrics import SIZES, Line, Metrics
 from tracegraph.picture.placed import (
     DEPTH,
     ROUNDED_POINTS,
-    Box,
+    Face,
+    Faces,
     Link,
     Point,
     Shapes,
+    Spot,
     box3d,
     rounded_numbers,
+    spots_of,
 )
 
 _SVG = "{http://www.w3.org/2000/svg}"
@@ -48,19 +53,7 @@ _DESCRIPTORS = {
     "Symbol": "/Flags 4 /FontBBox [-180 -293 1090 1010] /StemV 85",
 }
 _USUAL_ADVANCE = 556  # thousandths of the size: a digit's
-# `placed.ROUNDED_POINTS` as one PDF path of its twelve numbers (`placed.rounded_numbers`).
-_ACROSS, _DOWN = (0, 2, 4, 5, 6, 7), (1, 3, 8, 9, 10, 11)
-_ROUNDED = (
-    "{%d} {%d} m " % ROUNDED_POINTS[0]  # noqa: UP031
-    + " ".join(
-        " ".join("{%d} {%d}" % point for point in ROUNDED_POINTS[i : i + 3]) + " c"  # noqa: UP031
-        for i in range(1, len(ROUNDED_POINTS), 3)
-    )
-    + " h"
-)
 COMPRESSION = 6  # zlib's default: about as small as 9, in half the time
-# Of the boxes, written by a fork (`forked.py`) while this process writes the rest and the edges.
-FORKED_SHARE = 0.7
 
 
 class _Unwritable(Exception):
@@ -130,11 +123,18 @@ class _Page:
         self.ops: list[str] = []
         self.fill = self.stroke = self.dash = self.font = ""
         self.width = 1.0
+        self.ys: dict[float, str] = {}  # each y once: a level's boxes share them
+        self.outlines: dict[tuple[float, float], str] = {}
 
     def xy(self, point: Point) -> str:
         """A point of Graphviz's SVG (y downwards, before its translation) on the page."""
-        x, y = point[0] + self.dx + MARGIN, self.height + MARGIN - point[1] - self.dy
-        return "%.2f %.2f" % (x, y)  # noqa: UP031  (the fastest way, for 10^6 points)
+        x, y = point
+        return "%.2f %s" % (x + self.dx + MARGIN, self.ys.get(y) or self.y(y))  # noqa: UP031
+
+    def y(self, y: float) -> str:
+        """A y of Graphviz's SVG on the page."""
+        known = self.ys[y] = "%.2f" % (self.height + MARGIN - y - self.dy)
+        return known
 
     def pen(self, fill: str, stroke: str, width: float = 1.0, dashed: bool = False) -> None:
         ops = self.ops
@@ -160,15 +160,24 @@ class _Page:
             ops.append(f"{xy(points[i])} {xy(points[i + 1])} {xy(points[i + 2])} c")
         return " ".join(ops) + (" h" if close else "")
 
-    def rounded(self, left: float, top: float, right: float, bottom: float) -> str:
-        """A rounded box's outline (`placed.ROUNDED_POINTS`), each of its numbers written once."""
-        numbers = rounded_numbers(left, top, right, bottom)
-        across, down = self.dx + MARGIN, self.height + MARGIN - self.dy
-        for i in _ACROSS:
-            numbers[i] += across
-        for i in _DOWN:
-            numbers[i] = down - numbers[i]
-        return _ROUNDED.format(*["%.2f" % n for n in numbers])  # noqa: UP031
+    def rounded_box(
+        self, edges: tuple[float, float, float, float], fill: str, pen: tuple[str, float, bool]
+    ) -> None:
+        """A rounded box, drawn from its bottom left corner: one outline for every box its size."""
+        fill, stroke = _paint(fill), _paint(pen[0])
+        if not fill and not stroke:
+            return
+        self.pen(fill, stroke, pen[1], pen[2])
+        left, top, right, bottom = edges
+        size = (round(right - left, 2), round(bottom - top, 2))
+        outline = self.outlines.get(size)
+        if outline is None:
+            outline = self.outlines[size] = _outline(*size)
+        corner = self.ys.get(bottom) or self.y(bottom)
+        paint = "B" if fill and stroke else "f" if fill else "S"
+        self.ops.append(
+            "q 1 0 0 1 %.2f %s cm %s %s Q" % (left + self.dx + MARGIN, corner, outline, paint)  # noqa: UP031
+        )
 
     def lines(self, points: Iterable[Point], close: bool) -> str:
         it = iter(points)
@@ -185,25 +194,22 @@ class _Page:
 
     def texts(self, texts: Iterable[tuple[Point, str, float, bool, str]]) -> None:
         """Lines of text: each its baseline's start, text, size, boldness and colour."""
-        ops = self.ops
+        self.written(
+            [(point, *_line(text, size, bold, colour)) for point, text, size, bold, colour in texts]
+        )
+
+    def written(self, lines: Iterable[tuple[Point, str, str, str]]) -> None:
+        """Lines of text (`_line`) at their baselines' starts."""
+        ops, xy = self.ops, self.xy
         ops.append("BT")
-        for point, text, size, bold, colour in texts:
-            font = f"{_font_name(size, bold)} {size:g} Tf"
+        for point, font, colour, shown in lines:
             if font != self.font:
                 ops.append(font)
                 self.font = font
-            colour = _paint(colour) or "#000000"
             if colour != self.fill:
                 ops.append(f"{_rgb(colour)} rg")
                 self.fill = colour
-            try:
-                ops.append(f"1 0 0 1 {self.xy(point)} Tm ({_encoded(text)}) Tj")
-            except _Unwritable:  # a run in Symbol, and back
-                ops.append(f"1 0 0 1 {self.xy(point)} Tm")
-                for symbol, run in _runs(text):
-                    ops.append(f"{_font_name(size, bold, symbol)} {size:g} Tf ({run}) Tj")
-                self.font = font = f"{_font_name(size, bold)} {size:g} Tf"
-                ops.append(font)
+            ops.append(f"1 0 0 1 {xy(point)} Tm{shown}")
         ops.append("ET")
 
     def content(self) -> bytes:
@@ -229,20 +235,77 @@ def _paint(colour: str | None) -> str:
     return "" if colour is None or colour in _NO_PAINT else colour
 
 
-def _box(page: _Page, box: Box) -> None:
-    edges = (box.left, box.top, box.right, box.bottom)
-    pen = (box.stroke, box.width, box.dashed)
+def _outline(width: float, height: float) -> str:
+    """A rounded box's outline from its bottom left corner, y upwards (`placed.ROUNDED_POINTS`)."""
+    numbers = rounded_numbers(0.0, 0.0, width, height)
+    points = [f"{_number(numbers[x])} {_number(height - numbers[y])}" for x, y in ROUNDED_POINTS]
+    pieces = [" ".join(points[i : i + 3]) + " c" for i in range(1, len(points), 3)]
+    return " ".join([f"{points[0]} m", *pieces, "h"])
+
+
+def _number(value: float) -> str:
+    """Two decimals at most, no trailing zeros."""
+    text = ("%.2f" % value).rstrip("0").rstrip(".")  # noqa: UP031
+    return "0" if text == "-0" else text
+
+
+def _line(text: str, size: float, bold: bool, colour: str) -> tuple[str, str, str]:
+    """A line's font, colour and what follows its place: its text shown, in runs if need be.
+
+    A run in Symbol sets its font, and the line's font is set again after it.
+    """
+    font = f"{_font_name(size, bold)} {size:g} Tf"
+    try:
+        shown = f" ({_encoded(text)}) Tj"
+    except _Unwritable:
+        runs = [
+            f"{_font_name(size, bold, symbol)} {size:g} Tf ({run}) Tj"
+            for symbol, run in _runs(text)
+        ]
+        shown = "\n" + "\n".join([*runs, font])
+    return font, _paint(colour) or "#000000", shown
+
+
+class _Prepared(NamedTuple):
+    """A box but where it is: its look, and each line's offset, font, colour and text."""
+
+    fill: str
+    pen: tuple[str, float, bool]
+    box3d: bool
+    double: bool
+    texts: tuple[tuple[float, float, str, str, str], ...]
+
+
+def _prepared(face: Face) -> _Prepared:
+    texts = tuple(
+        [
+            (dx, dy, *_line(text, size, bold, colour))
+            for dx, dy, text, size, bold, colour in face.texts
+        ]
+    )
+    return _Prepared(
+        face.fill, (face.stroke, face.width, face.dashed), face.box3d, face.double, texts
+    )
+
+
+def _box(page: _Page, box: _Prepared, spot: Spot) -> None:
+    x, y, width, height = spot
+    edges = (x - width / 2, y - height / 2, x + width / 2, y + height / 2)
     if box.box3d:
         outline, depth = box3d(*edges)
-        page.paint(page.lines(outline, True), box.fill, *pen)
+        page.paint(page.lines(outline, True), box.fill, *box.pen)
         for i in (0, 2, 4):
-            page.paint(page.lines(depth[i : i + 2], False), "", *pen)
+            page.paint(page.lines(depth[i : i + 2], False), "", *box.pen)
     else:
-        page.paint(page.rounded(*edges), box.fill, *pen)
+        page.rounded_box(edges, box.fill, box.pen)
         if box.double:
-            out = (box.left - DEPTH, box.top - DEPTH, box.right + DEPTH, box.bottom + DEPTH)
-            page.paint(page.rounded(*out), "", *pen)
-    page.texts(((t.x, t.y), t.text, t.size, t.bold, t.colour) for t in box.texts)
+            left, top, right, bottom = edges
+            page.rounded_box(
+                (left - DEPTH, top - DEPTH, right + DEPTH, bottom + DEPTH), "", box.pen
+            )
+    page.written(
+        [((x + dx, y + dy), font, colour, shown) for dx, dy, font, colour, shown in box.texts]
+    )
 
 
 def _link(page: _Page, link: Link) -> None:
@@ -286,11 +349,58 @@ def _text_string(text: str) -> str:
     return "<FEFF" + text.encode("utf-16-be").hex().upper() + ">"
 
 
-def placed_pdf(heading: bytes, shapes: Shapes, generated_at: str, metrics: Metrics) -> bytes | None:
+def ahead(faces: Faces) -> forked.Ahead:
+    """A fork that prepares every box's text while the boxes are placed (`forked.py`)."""
+
+    def prepare() -> Callable[[bytes], bytes]:
+        prepared = list(map(_prepared, faces.faces(tooltips=False)))
+
+        def finish(message: bytes) -> bytes:
+            frame = array("d")
+            frame.frombytes(message[: _FRAME.itemsize * 3])
+            height, dx, dy = frame
+            return _part(
+                height,
+                dx,
+                dy,
+                lambda page: _boxes(page, prepared, spots_of(message[_FRAME.itemsize * 3 :])),
+            )
+
+        return finish
+
+    return forked.Ahead(len(faces.keys), prepare)
+
+
+_FRAME = array("d")
+
+
+def _boxes(page: _Page, prepared: Iterable[_Prepared], spots: Iterable[Spot]) -> None:
+    for box, spot in zip(prepared, spots, strict=True):
+        _box(page, box, spot)
+
+
+def _part(height: float, dx: float, dy: float, draw: Callable[[_Page], None]) -> bytes:
+    """A part of the page's content, in a graphics state of its own (`q` … `Q`)."""
+    page = _Page(height, dx, dy)
+    page.ops.append("q")
+    draw(page)
+    page.ops.append("Q\n")
+    return zlib.compress(page.content(), COMPRESSION)
+
+
+def placed_pdf(
+    heading: bytes,
+    shapes: Shapes,
+    generated_at: str,
+    metrics: Metrics,
+    ahead: forked.Ahead | None = None,
+) -> bytes | None:
     """The PDF of a placed picture: `heading` is Graphviz's SVG of its title block and key.
 
     `metrics`: those of the boxes' text and the heading's, for the fonts'
     widths. None when some text is outside WinAnsi (see the module's note).
+    With `ahead` running, the fork writes the boxes while this process writes
+    the edges.
     """
     root = ElementTree.fromstring(heading)
     view_box = [float(n) for n in root.get("viewBox", "0 0 0 0").split()]
@@ -301,36 +411,26 @@ def placed_pdf(heading: bytes, shapes: Shapes, generated_at: str, metrics: Metri
     found = _TRANSLATE.search(group.get("transform", ""))
     dx, dy = (float(found[1]), float(found[2])) if found else (0.0, 0.0)
 
-    def drawn(draw: Callable[[_Page], None]) -> bytes:
-        """A part of the page's content, in a graphics state of its own (`q` … `Q`)."""
-        page = _Page(height, dx, dy)
-        page.ops.append("q")
-        draw(page)
-        page.ops.append("Q\n")
-        return zlib.compress(page.content(), COMPRESSION)
-
-    def boxes(page: _Page, start: int, stop: int) -> None:
-        for box in shapes.boxes(start, stop, tooltips=False):
-            _box(page, box)
-
     def links(page: _Page) -> None:
         for link in shapes.links():
             _link(page, link)
 
     try:
-        parts = [
-            drawn(lambda page: _heading(page, group, metrics)),
-            *forked.in_two(
-                len(shapes.keys),
-                FORKED_SHARE,
-                lambda start, stop: drawn(lambda page: boxes(page, start, stop)),
-                lambda: drawn(links),
-            ),
-        ]
+        title = _part(height, dx, dy, lambda page: _heading(page, group, metrics))
+        boxes = edges = None
+        if ahead is not None and ahead.running:
+            ahead.send(array("d", [height, dx, dy]).tobytes() + shapes.places())
+            edges = _part(height, dx, dy, links)
+            boxes = ahead.boxes()
+        if boxes is None:
+            prepared = map(_prepared, shapes.faces.faces(tooltips=False))
+            boxes = _part(height, dx, dy, lambda page: _boxes(page, prepared, shapes.spots()))
+        if edges is None:
+            edges = _part(height, dx, dy, links)
     except _Unwritable:
         return None
     size = (width + 2 * MARGIN, height + 2 * MARGIN)
-    return _document(parts, size, _fonts(metrics), shapes.title, generated_at)
+    return _document([title, boxes, edges], size, _fonts(metrics), shapes.title, generated_at)
 
 
 def _font_name(size: float, bold: bool, symbol: bool = False) -> str:

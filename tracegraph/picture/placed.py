@@ -15,7 +15,9 @@ bottom, negated, as Graphviz's SVG writes them).
 
 from __future__ import annotations
 
+import itertools
 import math
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,26 +39,22 @@ BLANKS = str.maketrans("\t\r\n", "   ")  # a line of a box shows them as spaces,
 
 
 class Text(NamedTuple):
-    """One line of a box: where its baseline starts, in its font, and its colour."""
+    """One line of a box: where its baseline starts from the box's centre, its text and font."""
 
-    x: float
-    y: float
+    dx: float
+    dy: float
     text: str
     size: int
     bold: bool
     colour: str  # "": black
 
 
-class Box(NamedTuple):
-    """One unit's or group's box, as Graphviz draws it."""
+class Face(NamedTuple):
+    """What a unit's or group's box says and how it looks, wherever it is placed."""
 
     number: str  # its id in the SVG, as Graphviz numbers it: u0, u1, ...
     title: str  # the serial, or a group's heading and every serial it stands for
     tooltip: str
-    left: float
-    top: float
-    right: float
-    bottom: float
     box3d: bool  # a group's box: square, with depth; else rounded corners
     fill: str  # "": not filled
     stroke: str
@@ -64,6 +62,15 @@ class Box(NamedTuple):
     dashed: bool
     double: bool  # a second border outside the first (a top-level unit)
     texts: tuple[Text, ...]
+
+
+class Spot(NamedTuple):
+    """Where a box is: its centre in Graphviz's SVG's points, its width and height."""
+
+    x: float
+    y: float
+    width: float
+    height: float
 
 
 class Link(NamedTuple):
@@ -78,58 +85,34 @@ class Link(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Shapes:
-    """Everything a placed picture draws below its title block and key.
-
-    Its boxes and links are made one at a time as a writer asks for them, so
-    that only the file being written grows with the picture.
-    """
+class Faces:
+    """What every box of a picture says and how it looks: known before the boxes are placed."""
 
     view: nx.DiGraph
     labels: Labels
-    sizes: dict[str, tuple[float, float]]
-    placement: Placement
     fills: style.Fills
     metrics: Metrics
-    frame: tuple[float, float, float, float]  # left, bottom, right, top in DOT's points
-    title: str  # the picture's title, for the document
-
-    def _offset(self) -> tuple[float, float]:
-        """What takes the layout's points (y downwards) to Graphviz's SVG's."""
-        return -self.frame[0], self.frame[1] - self.placement.height
 
     @cached_property
     def keys(self) -> list[str]:
         """The boxes' keys in the order Graphviz is given them (by serial)."""
         return sorted(self.view)
 
-    @cached_property
-    def _attributes(self) -> dict[str, dict[str, object]]:
-        return dict(self.view.nodes(data=True))
-
-    def boxes(
+    def faces(
         self, start: int = 0, stop: int | None = None, tooltips: bool = True
-    ) -> Iterator[Box]:
-        """The boxes from `start` to `stop` in `keys` order, numbered by place.
+    ) -> Iterator[Face]:
+        """The faces of the boxes from `start` to `stop` in `keys` order, numbered by place.
 
         Without `tooltips` (a PDF has none), each box's tooltip is "".
         """
-        nodes, labels, sizes, centres = (
-            self._attributes,
-            self.labels,
-            self.sizes,
-            self.placement.centres,
-        )
-        dx, dy = self._offset()
+        nodes, labels = self.view.nodes, self.labels
         about = warnings_about(self.view)
         widths, width_of, baselines_of = (
-            self.metrics.widths,
-            self.metrics.width,
-            self.metrics.baselines_of,
-        )
+            self.metrics.widths, self.metrics.width, self.metrics.baselines_of
+        )  # fmt: skip
         fill_of = self.fills.of
         looks: dict[tuple[object, ...], Look] = {}
-        for number, key in enumerate(self.keys[start:stop], start=start):
+        for number, key in enumerate(self.keys):
             attributes = nodes[key]
             lines, colours = labels[key]
             get = attributes.get
@@ -147,10 +130,6 @@ class Shapes:
                 tooltip = "\n".join(tips)
                 if "\t" in tooltip:
                     tooltip = tooltip.replace("\t", " ")  # as Graphviz shows a tab
-            x, y = centres[key]
-            x, y = x + dx, y + dy
-            half_width, half_height = sizes[key]
-            half_width, half_height = half_width / 2, half_height / 2
             fill = fill_of(attributes)
             # What a box's look depends on besides its fill (`scene.node_style`).
             looked = (
@@ -164,8 +143,8 @@ class Shapes:
             texts = tuple(
                 [
                     Text(
-                        x - (widths.get(line) or width_of(line)) / 2,
-                        y + baseline,
+                        -(widths.get(line) or width_of(line)) / 2,
+                        baseline,
                         text if text.isprintable() else text.translate(BLANKS),
                         size,
                         bold,
@@ -177,22 +156,48 @@ class Shapes:
                     for text, size, bold in (line,)
                 ]
             )
-            yield Box(
-                f"u{number}",
-                box_title,
-                tooltip,
-                x - half_width,
-                y - half_height,
-                x + half_width,
-                y + half_height,
-                box3d,
-                fill,
-                stroke,
-                pen,
-                dashed,
-                double,
-                texts,
+            yield Face(
+                f"u{number}", box_title, tooltip, box3d, fill, stroke, pen, dashed, double, texts
             )
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Everything a placed picture draws below its title block and key.
+
+    Its boxes and links are made one at a time as a writer asks for them, so
+    that only the file being written grows with the picture.
+    """
+
+    faces: Faces
+    sizes: dict[str, tuple[float, float]]
+    placement: Placement
+    frame: tuple[float, float, float, float]  # left, bottom, right, top in DOT's points
+    title: str  # the picture's title, for the document
+
+    @property
+    def view(self) -> nx.DiGraph:
+        return self.faces.view
+
+    @property
+    def keys(self) -> list[str]:
+        return self.faces.keys
+
+    def offset(self) -> tuple[float, float]:
+        """What takes the layout's points (y downwards) to Graphviz's SVG's."""
+        return -self.frame[0], self.frame[1] - self.placement.height
+
+    def spots(self) -> Iterator[Spot]:
+        """Where the boxes are, in `keys` order."""
+        centres, sizes = self.placement.centres, self.sizes
+        dx, dy = self.offset()
+        for key in self.keys:
+            x, y = centres[key]
+            yield Spot(x + dx, y + dy, *sizes[key])
+
+    def places(self) -> bytes:
+        """`spots`, four numbers a box, as bytes for another process (`spots_of`)."""
+        return array("d", itertools.chain.from_iterable(self.spots())).tobytes()
 
     def _straight(self, parent: str, child: str) -> list[Point]:
         """An edge the tree layout did not route (a second parent, a cycle): border to border.
@@ -210,7 +215,7 @@ class Shapes:
     def links(self) -> Iterator[Link]:
         """Every edge, from the parent's box to the arrowhead's base, by parent and child."""
         view, routes, nodes = self.view, self.placement.routes, self.view.nodes
-        dx, dy = self._offset()
+        dx, dy = self.offset()
         # How an edge's title names a box: its serial, or a group's heading.
         shorts = {key: style.group_heading(a) for key, a in view.nodes(data=True) if is_group(a)}
         plain = _unquoted(dict(edge_style({}, {})).get("color", f'"{style.EDGE_COLOUR}"'))
@@ -239,6 +244,13 @@ class Shapes:
                 colour,
                 dashed,
             )
+
+
+def spots_of(places: bytes) -> Iterator[Spot]:
+    """The spots of `Shapes.places`."""
+    numbers = array("d")
+    numbers.frombytes(places)
+    return map(Spot._make, zip(*[iter(numbers)] * 4, strict=True))
 
 
 def _border(centre: Point, size: tuple[float, float], towards: Point) -> Point:

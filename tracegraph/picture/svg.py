@@ -15,19 +15,22 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 from tracegraph.escape import xml_attribute, xml_plain, xml_text
-from tracegraph.picture import forked
+from tracegraph.picture import forked, placed
 from tracegraph.picture.drawing import GRAPH_NAME, Drawing
 from tracegraph.picture.placed import (
     DEPTH,
     ROUNDED_POINTS,
     ROUNDING,
-    Box,
+    Face,
+    Faces,
     Link,
     Point,
     Shapes,
+    Spot,
     box3d,
     rounded_numbers,
 )
@@ -44,9 +47,6 @@ _INVISIBLE = re.compile(r"<!-- [A-Za-z0-9_]+ -->\n(?=<!--|</g>\n</svg>)")
 _END = "\n</g>\n</svg>\n"
 FONT_FAMILY = "Helvetica,sans-Serif"  # as Graphviz names it
 CHUNK = 5000  # boxes or edges written into one piece of the file
-# The boxes a fork writes (`forked.py`), while this process writes the others
-# and the edges, which take about a third of a box's time each.
-FORKED_SHARE = 0.75
 
 
 def retitle(svg: bytes, drawing: Drawing) -> bytes:
@@ -100,30 +100,47 @@ def titled(svg: str, title: str) -> str:
     return _SVG_START.sub(lambda m: f"{m[0]}\n{own}", svg, count=1)
 
 
-def placed_svg(heading: bytes, shapes: Shapes) -> bytes:
+def ahead(faces: Faces) -> forked.Ahead:
+    """A fork that prepares every box's markup while the boxes are placed (`forked.py`)."""
+    writer = _Writer()
+
+    def prepare() -> Callable[[bytes], bytes]:
+        prepared = list(map(writer.prepare, faces.faces()))
+        return lambda places: _written(map(writer.draw, prepared, placed.spots_of(places)))
+
+    return forked.Ahead(len(faces.keys), prepare)
+
+
+def placed_svg(heading: bytes, shapes: Shapes, ahead: forked.Ahead | None = None) -> bytes:
     """The SVG of a placed picture: Graphviz's title block and key, then every box and edge.
 
     `heading` is Graphviz's SVG of the label alone, framed like the picture.
+    With `ahead` running, the fork writes the boxes while this process
+    writes the edges.
     """
     text = titled(_INVISIBLE.sub("", heading.decode("utf-8")), shapes.title)
     end = text.rindex(_END)
     writer = _Writer()
-
-    def written(elements: Iterator[str]) -> bytes:
-        # In chunks of bytes: the text of the whole picture is never in memory at once.
-        chunks = []
-        while chunk := "".join(itertools.islice(elements, CHUNK)):
-            chunks.append(chunk.encode("utf-8"))
-        return b"".join(chunks)
-
-    parts = forked.in_two(
-        len(shapes.keys),
-        FORKED_SHARE,
-        lambda start, stop: written(map(writer.box, shapes.boxes(start, stop))),
-        lambda: written(map(writer.link, shapes.links())),
-    )
-    body = b"".join(parts).removesuffix(b"\n")
+    boxes = links = None
+    if ahead is not None and ahead.running:
+        ahead.send(shapes.places())
+        links = _written(map(writer.link, shapes.links()))
+        boxes = ahead.boxes()
+    if boxes is None:
+        faces = map(writer.prepare, shapes.faces.faces())
+        boxes = _written(map(writer.draw, faces, shapes.spots()))
+    if links is None:
+        links = _written(map(writer.link, shapes.links()))
+    body = (boxes + links).removesuffix(b"\n")
     return b"".join([text[:end].encode("utf-8"), b"\n" if body else b"", body, text[end:].encode()])
+
+
+def _written(elements: Iterator[str]) -> bytes:
+    """In chunks of bytes: the text of the whole picture is never in memory at once."""
+    chunks = []
+    while chunk := "".join(itertools.islice(elements, CHUNK)):
+        chunks.append(chunk.encode("utf-8"))
+    return b"".join(chunks)
 
 
 def _points(points: list[Point]) -> str:
@@ -226,35 +243,42 @@ class _Writer:
             )
         return known
 
-    def box(self, box: Box) -> str:
-        pen = self.pen(box.stroke, box.width, box.dashed)
-        fill = box.fill or "none"
-        edges = (box.left, box.top, box.right, box.bottom)
+    def prepare(self, face: Face) -> _Prepared:
+        """All of a box's markup that does not depend on where it is."""
+        number, font = face.number, self.font
+        head = (
+            f'<!-- {number} -->\n<g id="{number}" class="node">\n'
+            f"<title>{_text(face.title)}</title>\n"
+            f'<g id="a_{number}"><a xlink:title="{_tooltip(face.tooltip)}">\n'
+        )
+        texts = tuple(
+            [
+                (dx, dy, f"{font(size, bold, colour)}{_line(text)}</text>\n")
+                for dx, dy, text, size, bold, colour in face.texts
+            ]
+        )
+        pen = self.pen(face.stroke, face.width, face.dashed)
+        return _Prepared(head, face.fill or "none", pen, face.box3d, face.double, texts)
+
+    def draw(self, box: _Prepared, spot: Spot) -> str:
+        """A prepared box's markup where it is."""
+        x, y, width, height = spot
+        left, top, right, bottom = x - width / 2, y - height / 2, x + width / 2, y + height / 2
+        fill, pen = box.fill, box.pen
         if box.box3d:
-            outline, depth = box3d(*edges)
+            outline, depth = box3d(left, top, right, bottom)
             shapes = f'<polygon fill="{fill}" {pen} points="{_points(outline)}"/>\n' + "".join(
                 f'<polyline fill="none" {pen} points="{_points(depth[i : i + 2])} "/>\n'
                 for i in (0, 2, 4)
             )
         else:
-            shapes = f'<path fill="{fill}" {pen} d="{self.rounded(*edges)}"/>\n'
+            shapes = f'<path fill="{fill}" {pen} d="{self.rounded(left, top, right, bottom)}"/>\n'
             if box.double:
-                out = (box.left - DEPTH, box.top - DEPTH, box.right + DEPTH, box.bottom + DEPTH)
-                shapes += f'<path fill="none" {pen} d="{self.rounded(*out)}"/>\n'
-        ys, font = self.ys, self.font
-        texts = "".join(
-            [
-                _TEXT % (x, ys[y], font(size, bold, colour), _line(text))
-                for x, y, text, size, bold, colour in box.texts
-            ]
-        )
-        number = box.number
-        return (
-            f'<!-- {number} -->\n<g id="{number}" class="node">\n'
-            f"<title>{_text(box.title)}</title>\n"
-            f'<g id="a_{number}"><a xlink:title="{_tooltip(box.tooltip)}">\n'
-            f"{shapes}{texts}</a>\n</g>\n</g>\n"
-        )
+                out = self.rounded(left - DEPTH, top - DEPTH, right + DEPTH, bottom + DEPTH)
+                shapes += f'<path fill="none" {pen} d="{out}"/>\n'
+        ys = self.ys
+        texts = "".join([_TEXT % (x + dx, ys[y + dy], rest) for dx, dy, rest in box.texts])
+        return f"{box.head}{shapes}{texts}</a>\n</g>\n</g>\n"
 
     def link(self, link: Link) -> str:
         dash = ' stroke-dasharray="5,2"' if link.dashed else ""
@@ -272,4 +296,15 @@ class _Writer:
         )
 
 
-_TEXT = '<text text-anchor="start" x="%.2f" y="%s%s%s</text>\n'
+_TEXT = '<text text-anchor="start" x="%.2f" y="%s%s'
+
+
+class _Prepared(NamedTuple):
+    """A box's markup but where it is (`_Writer.prepare`)."""
+
+    head: str  # the comment, groups, title and tooltip that open it
+    fill: str
+    pen: str
+    box3d: bool
+    double: bool
+    texts: tuple[tuple[float, float, str], ...]  # each line's offset and what follows its y
