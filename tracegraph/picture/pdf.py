@@ -249,12 +249,19 @@ def _number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
+_FONTS: dict[tuple[float, bool], str] = {}
+
+
 def _line(text: str, size: float, bold: bool, colour: str) -> tuple[str, str, str]:
     """A line's font, colour and what follows its place: its text shown, in runs if need be.
 
     A run in Symbol sets its font, and the line's font is set again after it.
     """
-    font = f"{_font_name(size, bold)} {size:g} Tf"
+    font = _FONTS.get((size, bold)) or _FONTS.setdefault(
+        (size, bold), f"{_font_name(size, bold)} {size:g} Tf"
+    )
+    if text.isascii() and text.isprintable() and not any(char in text for char in "\\()"):
+        return font, _paint(colour) or "#000000", f" ({text}) Tj"  # as it is (most are)
     try:
         shown = f" ({_encoded(text)}) Tj"
     except _Unwritable:

@@ -98,14 +98,12 @@ class Faces:
         """The boxes' keys in the order Graphviz is given them (by serial)."""
         return sorted(self.view)
 
-    def faces(
-        self, start: int = 0, stop: int | None = None, tooltips: bool = True
-    ) -> Iterator[Face]:
-        """The faces of the boxes from `start` to `stop` in `keys` order, numbered by place.
+    def faces(self, tooltips: bool = True) -> Iterator[Face]:
+        """The faces of the boxes in `keys` order, numbered by place.
 
         Without `tooltips` (a PDF has none), each box's tooltip is "".
         """
-        nodes, labels = self.view.nodes, self.labels
+        nodes, labels = dict(self.view.nodes(data=True)), self.labels
         about = warnings_about(self.view)
         widths, width_of, baselines_of = (
             self.metrics.widths, self.metrics.width, self.metrics.baselines_of
