@@ -10,6 +10,7 @@ and find every line of text where it finds it in Graphviz's PDF.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -284,6 +285,36 @@ def test_a_failure_here_while_the_fork_works_leaves_no_process_behind(
             ahead.send(b"places")
         raise RuntimeError("the layout failed")
     assert calls == [1] and no_child_left()  # the fork was killed and reaped: no zombie
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
+def test_a_fork_reaped_by_the_program_s_own_handler_does_not_hide_the_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+    import signal
+    import time
+
+    def reap_all(*_: object) -> None:
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+
+    monkeypatch.setattr(forked, "FORK_ABOVE", 2)
+
+    def failing() -> Callable[[bytes], bytes]:
+        raise RuntimeError("the fork failed")
+
+    previous = signal.signal(signal.SIGCHLD, reap_all)
+    try:
+        ahead = forked.Ahead(10, failing)
+        with pytest.raises(ValueError, match="the layout failed"), ahead:
+            assert ahead.running
+            time.sleep(0.5)  # the fork has failed and the handler has reaped it
+            raise ValueError("the layout failed")
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert no_child_left()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")

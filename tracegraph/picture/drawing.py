@@ -151,6 +151,8 @@ def _component_above(graph: nx.DiGraph, size: int) -> bool:
 
     Each walk stops once it has found more: a big tree answers at once.
     """
+    if size < 1:
+        return bool(graph.number_of_nodes() > size)
     seen: set[str] = set()
     succ, pred = graph.succ, graph.pred
     for start in graph:

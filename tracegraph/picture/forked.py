@@ -19,6 +19,7 @@ here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -57,14 +58,16 @@ class Ahead:
         self.exchange: threading.Thread | None = None
         if not _forkable(boxes):
             return
-        to_fork, from_here = os.pipe()
-        to_here, from_fork = os.pipe()
+        pipes: list[int] = []
         try:
+            pipes += os.pipe()
+            pipes += os.pipe()
             child = os.fork()
         except OSError:
-            for descriptor in (to_fork, from_here, to_here, from_fork):
+            for descriptor in pipes:
                 os.close(descriptor)
             return
+        to_fork, from_here, to_here, from_fork = pipes
         if child == 0:  # the fork: prepare, wait for the places, write, then leave at once
             status = 1
             try:
@@ -124,14 +127,17 @@ class Ahead:
         """On every way out (Ctrl-C, SIGTERM, a failure, no need of it): no fork is left."""
         if self.child is None:
             return
-        os.kill(self.child, signal.SIGKILL)
-        _reaped(self.child)
-        self.child = None
-        if self.exchange is None:
-            os.close(self.sending)
-            os.close(self.reading)
-        else:
-            self.exchange.join()
+        try:
+            with contextlib.suppress(ProcessLookupError):  # reaped already, by a handler
+                os.kill(self.child, signal.SIGKILL)
+            _reaped(self.child)
+        finally:
+            self.child = None
+            if self.exchange is None:
+                os.close(self.sending)
+                os.close(self.reading)
+            else:
+                self.exchange.join()
 
 
 def _reaped(child: int) -> int | None:

@@ -36,6 +36,7 @@ from tracegraph.picture.placed import (
     Spot,
     box3d,
     rounded_numbers,
+    short_number,
     spots_of,
 )
 
@@ -238,15 +239,11 @@ def _paint(colour: str | None) -> str:
 def _outline(width: float, height: float) -> str:
     """A rounded box's outline from its bottom left corner, y upwards (`placed.ROUNDED_POINTS`)."""
     numbers = rounded_numbers(0.0, 0.0, width, height)
-    points = [f"{_number(numbers[x])} {_number(height - numbers[y])}" for x, y in ROUNDED_POINTS]
+    points = [
+        f"{short_number(numbers[x])} {short_number(height - numbers[y])}" for x, y in ROUNDED_POINTS
+    ]
     pieces = [" ".join(points[i : i + 3]) + " c" for i in range(1, len(points), 3)]
     return " ".join([f"{points[0]} m", *pieces, "h"])
-
-
-def _number(value: float) -> str:
-    """Two decimals at most, no trailing zeros."""
-    text = ("%.2f" % value).rstrip("0").rstrip(".")  # noqa: UP031
-    return "0" if text == "-0" else text
 
 
 _FONTS: dict[tuple[float, bool], str] = {}
@@ -364,13 +361,13 @@ def ahead(faces: Faces) -> forked.Ahead:
 
         def finish(message: bytes) -> bytes:
             frame = array("d")
-            frame.frombytes(message[: _FRAME.itemsize * 3])
+            frame.frombytes(message[:_FRAME_BYTES])
             height, dx, dy = frame
             return _part(
                 height,
                 dx,
                 dy,
-                lambda page: _boxes(page, prepared, spots_of(message[_FRAME.itemsize * 3 :])),
+                lambda page: _boxes(page, prepared, spots_of(message[_FRAME_BYTES:])),
             )
 
         return finish
@@ -378,7 +375,7 @@ def ahead(faces: Faces) -> forked.Ahead:
     return forked.Ahead(len(faces.keys), prepare)
 
 
-_FRAME = array("d")
+_FRAME_BYTES = 3 * 8  # the page's height and translation, before the places: three doubles
 
 
 def _boxes(page: _Page, prepared: Iterable[_Prepared], spots: Iterable[Spot]) -> None:

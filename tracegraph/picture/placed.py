@@ -287,14 +287,20 @@ def _look(attributes: dict[str, object], fill: str) -> Look:
 # A rounded box's outline as Graphviz draws it, from the top right: the start,
 # then cubic Bézier pieces of three points (a straight side has its control
 # points on the line), each corner taking `ROUNDING` along both sides. Each
-# point is given by the indices of its x and y among twelve numbers, so that a
-# writer formats each number once: 0 left, 1 top, 2 right, 3 bottom, 4 left+6,
-# 5 left+12, 6 right-6, 7 right-12, 8 top+6, 9 top+12, 10 bottom-6, 11 bottom-12.
+# point is given by the indices of its x and y among twelve numbers: 0 left,
+# 1 top, 2 right, 3 bottom, 4 left+6, 5 left+12, 6 right-6, 7 right-12, 8 top+6,
+# 9 top+12, 10 bottom-6, 11 bottom-12. The writers make one outline per box size.
 ROUNDED_POINTS = (
     (7, 1), (7, 1), (5, 1), (5, 1), (4, 1), (0, 8), (0, 9), (0, 9), (0, 11), (0, 11),
     (0, 10), (4, 3), (5, 3), (5, 3), (7, 3), (7, 3), (6, 3), (2, 10), (2, 11), (2, 11),
     (2, 9), (2, 9), (2, 8), (6, 1), (7, 1),
 )  # fmt: skip
+
+
+def short_number(value: float) -> str:
+    """A number of an outline: two decimals at most, no trailing zeros."""
+    text = ("%.2f" % value).rstrip("0").rstrip(".")  # noqa: UP031
+    return "0" if text == "-0" else text
 
 
 def rounded_numbers(left: float, top: float, right: float, bottom: float) -> list[float]:

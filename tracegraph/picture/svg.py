@@ -33,6 +33,7 @@ from tracegraph.picture.placed import (
     Spot,
     box3d,
     rounded_numbers,
+    short_number,
 )
 
 _TITLE = re.compile(r"<title>([^<]*)</title>")
@@ -106,7 +107,9 @@ def ahead(faces: Faces) -> forked.Ahead:
 
     def prepare() -> Callable[[bytes], bytes]:
         prepared = list(map(writer.prepare, faces.faces()))
-        return lambda places: _written(map(writer.draw, prepared, placed.spots_of(places)))
+        return lambda places: _written(
+            itertools.starmap(writer.draw, zip(prepared, placed.spots_of(places), strict=True))
+        )
 
     return forked.Ahead(len(faces.keys), prepare)
 
@@ -172,19 +175,13 @@ def _tooltip(text: str) -> str:
     return _spaced(xml_attribute(text))
 
 
-def _number(value: float) -> str:
-    """A number of a relative path: two decimals at most, no trailing zeros."""
-    text = ("%.2f" % value).rstrip("0").rstrip(".")  # noqa: UP031
-    return "0" if text == "-0" else text
-
-
 def _rounded_tail(width: float, height: float) -> str:
     """A rounded box's outline after its start (`placed.ROUNDED_POINTS`), each piece relative."""
     numbers = rounded_numbers(0.0, 0.0, width, height)
     points = [(numbers[x], numbers[y]) for x, y in ROUNDED_POINTS]
     pieces, (x, y) = [], points[0]
     for i in range(1, len(points), 3):
-        pieces += [f"{_number(px - x)},{_number(py - y)}" for px, py in points[i : i + 3]]
+        pieces += [f"{short_number(px - x)},{short_number(py - y)}" for px, py in points[i : i + 3]]
         x, y = points[i + 2]
     return "c" + " ".join(pieces)
 

@@ -39,7 +39,7 @@ class Placement:
     width: float
     height: float
     # The left, top, right and bottom of everything drawn: boxes and edges.
-    bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    bounds: tuple[float, float, float, float]
 
 
 class _Contour:
@@ -55,9 +55,6 @@ class _Contour:
         self.right = [half_width]
         self.left_shift = 0.0
         self.right_shift = 0.0
-
-    def depth(self) -> int:
-        return len(self.left)
 
     def moved(self, dx: float) -> None:
         self.left_shift += dx
@@ -281,32 +278,28 @@ def _place(
         bus(parent, leaf, gutter if row else None)
 
 
-def tree_layout(
-    graph: nx.DiGraph, sizes: dict[str, Point], rankdir: str = "TB", aspect: float = ASPECT
-) -> Placement:
-    """Lay out every tree of the genealogy and pack the trees into a grid.
+def _trees(graph: nx.DiGraph) -> list[_Tree]:
+    """The spanning trees of the genealogy, from the units without a parent, by serial.
 
-    `rankdir` `LR` lays each tree out top down with every box turned, then
-    turns the tree, so that levels run left to right. The trees start at the
-    units without a parent, by serial; a unit left unreached (on a cycle)
-    starts one of its own, as in `graph.roots`.
+    A unit left unreached (on a cycle) starts one of its own, as in `graph.roots`.
     """
-    across = rankdir == "LR"
-    laid_sizes = {key: (h, w) for key, (w, h) in sizes.items()} if across else sizes
     children = {key: sorted(kids) for key, kids in graph.succ.items()}
     placed: set[str] = set()
-    trees: list[_Tree] = []
-    for root in sorted(key for key, parents in graph.pred.items() if not parents):
-        trees.append(_spanning_tree(children, root, placed))
+    trees = [
+        _spanning_tree(children, root, placed)
+        for root in sorted(key for key, parents in graph.pred.items() if not parents)
+    ]
     if len(placed) < len(children):
         for key in sorted(children):
             if key not in placed:
                 trees.append(_spanning_tree(children, key, placed))
-    measured = []
-    for tree in trees:
-        _lay_out(tree, laid_sizes)
-        measured.append(_measured(tree, laid_sizes))
-    shapes = [(m.height, m.width) if across else (m.width, m.height) for m in measured]
+    return trees
+
+
+def _packed(shapes: list[tuple[float, float]], aspect: float) -> tuple[list[Point], float, float]:
+    """Where each tree of these widths and heights goes in a grid of about `aspect`; its size."""
+    if not shapes:
+        return [], 0.0, 0.0
     columns = grid_columns(shapes, aspect) if len(shapes) > 1 else 1
     widths = [0.0] * columns
     heights: list[float] = []
@@ -317,20 +310,31 @@ def tree_layout(
         heights[-1] = max(heights[-1], height)
     lefts = [sum(widths[:c]) + c * TREE_GAP for c in range(columns)]
     tops = [sum(heights[:r]) + r * TREE_GAP for r in range(len(heights))]
+    corners = [(lefts[i % columns], tops[i // columns]) for i in range(len(shapes))]
+    return corners, lefts[-1] + widths[-1], tops[-1] + heights[-1]
+
+
+def tree_layout(
+    graph: nx.DiGraph, sizes: dict[str, Point], rankdir: str = "TB", aspect: float = ASPECT
+) -> Placement:
+    """Lay out every tree of the genealogy and pack the trees into a grid.
+
+    `rankdir` `LR` lays each tree out top down with every box turned, then
+    turns the tree, so that levels run left to right.
+    """
+    across = rankdir == "LR"
+    laid_sizes = {key: (h, w) for key, (w, h) in sizes.items()} if across else sizes
+    trees = _trees(graph)
+    measured = []
+    for tree in trees:
+        _lay_out(tree, laid_sizes)
+        measured.append(_measured(tree, laid_sizes))
+    shapes = [(m.height, m.width) if across else (m.width, m.height) for m in measured]
+    corners, width, height = _packed(shapes, aspect)
     centres: dict[str, Point] = {}
     routes: dict[tuple[str, str], list[Point]] = {}
-    for i, (tree, drawn) in enumerate(zip(trees, measured, strict=True)):
-        _place(
-            tree,
-            drawn,
-            laid_sizes,
-            (lefts[i % columns], tops[i // columns]),
-            across,
-            centres,
-            routes,
-        )
-    width = lefts[-1] + widths[-1] if trees else 0.0
-    height = tops[-1] + heights[-1] if trees else 0.0
+    for tree, drawn, corner in zip(trees, measured, corners, strict=True):
+        _place(tree, drawn, laid_sizes, corner, across, centres, routes)
     return Placement(centres, routes, width, height, _bounds(centres, routes, sizes))
 
 
