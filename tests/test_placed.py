@@ -278,7 +278,7 @@ def test_a_failure_here_while_the_fork_works_leaves_no_process_behind(
 ) -> None:
     calls = fork_calls(monkeypatch)
     monkeypatch.setattr(forked, "FORK_ABOVE", 2)
-    ahead = forked.Ahead(10, lambda: lambda places: places * 2)
+    ahead = forked.Ahead(10, lambda: lambda places: [places * 2])
     with pytest.raises(RuntimeError, match="the layout failed"), ahead:
         assert ahead.running
         if sent:  # the fork is writing; else it waits for the places
@@ -302,7 +302,7 @@ def test_a_fork_reaped_by_the_program_s_own_handler_does_not_hide_the_failure(
 
     monkeypatch.setattr(forked, "FORK_ABOVE", 2)
 
-    def failing() -> Callable[[bytes], bytes]:
+    def failing() -> Callable[[bytes], list[bytes]]:
         raise RuntimeError("the fork failed")
 
     previous = signal.signal(signal.SIGCHLD, reap_all)
@@ -323,16 +323,16 @@ def test_the_fork_turns_the_places_into_bytes_and_a_failing_one_says_so(
 ) -> None:
     monkeypatch.setattr(forked, "FORK_ABOVE", 2)
     big = b"0123456789" * 100_000  # over a pipe's buffer, both ways
-    with forked.Ahead(10, lambda: lambda places: places[::-1]) as ahead:
+    with forked.Ahead(10, lambda: lambda places: [places[::-1], b"", places]) as ahead:
         ahead.send(big)
-        assert ahead.boxes() == big[::-1]
+        assert ahead.parts() == [big[::-1], b"", big]
 
-    def failing() -> Callable[[bytes], bytes]:
+    def failing() -> Callable[[bytes], list[bytes]]:
         raise RuntimeError("the fork failed")
 
     with forked.Ahead(10, failing) as ahead, pytest.warns(TracegraphWarning, match="written here"):
         ahead.send(big)
-        assert ahead.boxes() is None
+        assert ahead.parts() is None
     assert no_child_left()
 
 
@@ -366,7 +366,7 @@ def test_a_process_that_ignores_sigchld_writes_the_picture_itself(
     monkeypatch.setattr(forked, "FORK_ABOVE", 2)
     previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     try:
-        with forked.Ahead(10, lambda: lambda places: places) as ahead:
+        with forked.Ahead(10, lambda: lambda places: [places]) as ahead:
             assert not ahead.running
     finally:
         signal.signal(signal.SIGCHLD, previous)

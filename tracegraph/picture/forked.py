@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import struct
 import sys
 import threading
 import warnings
@@ -47,12 +48,12 @@ class Ahead:
     """A fork that prepares the boxes now and writes them once told where they go.
 
     `prepare()` runs in the fork at once and returns what turns the places
-    (`send`) into the boxes' bytes. Use it as a context manager: on every way
-    out, the fork is ended and reaped. `running` is false when no fork was
-    made (then the caller writes the boxes itself).
+    (`send`) into the parts it writes (the boxes, the last edges). Use it as
+    a context manager: on every way out, the fork is ended and reaped.
+    `running` is false when no fork was made (then the caller writes all).
     """
 
-    def __init__(self, boxes: int, prepare: Callable[[], Callable[[bytes], bytes]]) -> None:
+    def __init__(self, boxes: int, prepare: Callable[[], Callable[[bytes], list[bytes]]]) -> None:
         self.child: int | None = None
         self.received: list[bytes] = []
         self.exchange: threading.Thread | None = None
@@ -75,8 +76,11 @@ class Ahead:
                 os.close(to_here)
                 finish = prepare()
                 places = _drained(to_fork)
+                parts = finish(places)
                 with os.fdopen(from_fork, "wb") as stream:
-                    stream.write(finish(places))
+                    stream.write(struct.pack(f"<{len(parts) + 1}Q", len(parts), *map(len, parts)))
+                    for part in parts:
+                        stream.write(part)
                 status = 0
             finally:
                 os._exit(status)  # no cleanup of the parent's: its files and handlers are not ours
@@ -104,13 +108,13 @@ class Ahead:
         self.exchange = threading.Thread(target=exchange, daemon=True)
         self.exchange.start()
 
-    def boxes(self) -> bytes | None:
+    def parts(self) -> list[bytes] | None:
         """What the fork wrote, once it has ended; None if it failed (with a warning)."""
         assert self.child is not None and self.exchange is not None
         self.exchange.join()
         ended, self.child = _reaped(self.child), None
         if self.received and ended == 0:
-            return self.received[0]
+            return _unframed(self.received[0])
         warnings.warn(
             TracegraphWarning(
                 "a second process could not write its part of the picture; it is written here "
@@ -138,6 +142,17 @@ class Ahead:
                 os.close(self.reading)
             else:
                 self.exchange.join()
+
+
+def _unframed(data: bytes) -> list[bytes]:
+    """The parts the fork wrote: their count and lengths, then each."""
+    (count,) = struct.unpack_from("<Q", data)
+    lengths = struct.unpack_from(f"<{count}Q", data, 8)
+    parts, at = [], 8 * (count + 1)
+    for length in lengths:
+        parts.append(data[at : at + length])
+        at += length
+    return parts
 
 
 def _reaped(child: int) -> int | None:

@@ -16,14 +16,14 @@ that has it. Like Graphviz's PDF, the page has a margin of half an inch.
 from __future__ import annotations
 
 import itertools
+import pickle
 import re
 import zlib
-from array import array
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 from xml.etree import ElementTree
 
-from tracegraph.picture import forked
+from tracegraph.picture import forked, placed
 from tracegraph.picture.metrics import SIZES, Line, Metrics
 from tracegraph.picture.placed import (
     DEPTH,
@@ -37,7 +37,6 @@ from tracegraph.picture.placed import (
     box3d,
     rounded_numbers,
     short_number,
-    spots_of,
 )
 
 _SVG = "{http://www.w3.org/2000/svg}"
@@ -54,6 +53,8 @@ _DESCRIPTORS = {
     "Symbol": "/Flags 4 /FontBBox [-180 -293 1090 1010] /StemV 85",
 }
 _USUAL_ADVANCE = 556  # thousandths of the size: a digit's
+# The share of the edges the fork writes after the boxes (`placed.edge_split`).
+FORKED_EDGES = 0.2
 COMPRESSION = 6  # zlib's default: about as small as 9, in half the time
 
 
@@ -354,28 +355,31 @@ def _text_string(text: str) -> str:
 
 
 def ahead(faces: Faces) -> forked.Ahead:
-    """A fork that prepares every box's text while the boxes are placed (`forked.py`)."""
+    """A fork that prepares every box's text while the boxes are placed (`forked.py`).
 
-    def prepare() -> Callable[[bytes], bytes]:
+    Sent the places, it writes the boxes, then the edges from `placed.edge_split` on.
+    """
+
+    def prepare() -> Callable[[bytes], list[bytes]]:
         prepared = list(map(_prepared, faces.faces(tooltips=False)))
+        faces.shorts  # noqa: B018  (made now, while the boxes are placed)
 
-        def finish(message: bytes) -> bytes:
-            frame = array("d")
-            frame.frombytes(message[:_FRAME_BYTES])
-            height, dx, dy = frame
-            return _part(
-                height,
-                dx,
-                dy,
-                lambda page: _boxes(page, prepared, spots_of(message[_FRAME_BYTES:])),
-            )
+        def finish(message: bytes) -> list[bytes]:
+            places, offset, routed, (height, dx, dy) = pickle.loads(message)
+            spots = placed.spots_of(places)
+            return [
+                _part(height, dx, dy, lambda page: _boxes(page, prepared, spots)),
+                _part(height, dx, dy, lambda page: _links(page, faces.links(routed, offset))),
+            ]
 
         return finish
 
     return forked.Ahead(len(faces.keys), prepare)
 
 
-_FRAME_BYTES = 3 * 8  # the page's height and translation, before the places: three doubles
+def _links(page: _Page, links: Iterable[Link]) -> None:
+    for link in links:
+        _link(page, link)
 
 
 def _boxes(page: _Page, prepared: Iterable[_Prepared], spots: Iterable[Spot]) -> None:
@@ -415,26 +419,24 @@ def placed_pdf(
     found = _TRANSLATE.search(group.get("transform", ""))
     dx, dy = (float(found[1]), float(found[2])) if found else (0.0, 0.0)
 
-    def links(page: _Page) -> None:
-        for link in shapes.links():
-            _link(page, link)
-
+    split = placed.edge_split(shapes.faces, FORKED_EDGES)
     try:
         title = _part(height, dx, dy, lambda page: _heading(page, group, metrics))
-        boxes = edges = None
+        parts = None
         if ahead is not None and ahead.running:
-            ahead.send(array("d", [height, dx, dy]).tobytes() + shapes.places())
-            edges = _part(height, dx, dy, links)
-            boxes = ahead.boxes()
-        if boxes is None:
+            ahead.send(placed.message(shapes, split, height, dx, dy))
+            first = _part(height, dx, dy, lambda page: _links(page, shapes.links(0, split)))
+            parts = ahead.parts()
+        if parts is None:
             prepared = map(_prepared, shapes.faces.faces(tooltips=False))
             boxes = _part(height, dx, dy, lambda page: _boxes(page, prepared, shapes.spots()))
-        if edges is None:
-            edges = _part(height, dx, dy, links)
+            first = _part(height, dx, dy, lambda page: _links(page, shapes.links(0, split)))
+            parts = [boxes, _part(height, dx, dy, lambda page: _links(page, shapes.links(split)))]
     except _Unwritable:
         return None
     size = (width + 2 * MARGIN, height + 2 * MARGIN)
-    return _document([title, boxes, edges], size, _fonts(metrics), shapes.title, generated_at)
+    streams = [title, parts[0], first, parts[1]]
+    return _document(streams, size, _fonts(metrics), shapes.title, generated_at)
 
 
 def _font_name(size: float, bold: bool, symbol: bool = False) -> str:

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import pickle
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -73,6 +74,9 @@ class Spot(NamedTuple):
     height: float
 
 
+Routed = tuple[int, str, str, list[Point]]  # an edge's number, parent, child and route
+
+
 class Link(NamedTuple):
     """One edge: a polyline from the parent's box to the arrowhead's base, and its head."""
 
@@ -98,12 +102,71 @@ class Faces:
         """The boxes' keys in the order Graphviz is given them (by serial)."""
         return sorted(self.view)
 
+    @cached_property
+    def nodes(self) -> dict[str, dict[str, object]]:
+        return dict(self.view.nodes(data=True))
+
+    @cached_property
+    def edges(self) -> list[tuple[str, str]]:
+        """Every edge, by parent and child: the order they are numbered and written in."""
+        return [
+            (parent, child)
+            for parent, kids in sorted(self.view.adjacency())
+            for child in sorted(kids)
+        ]
+
+    def links(self, routed: Iterable[Routed], offset: Point) -> Iterator[Link]:
+        """These edges, from the parent's box to the arrowhead's base.
+
+        Each comes numbered with its route in the layout's points; `offset`
+        takes them to Graphviz's SVG's (`Shapes.offset`).
+        """
+        nodes, adjacency = self.nodes, dict(self.view.adjacency())
+        dx, dy = offset
+        # How an edge's title names a box: its serial, or a group's heading.
+        shorts = self.shorts
+        plain = _unquoted(dict(edge_style({}, {})).get("color", f'"{style.EDGE_COLOUR}"'))
+        hypot = math.hypot
+        for number, parent, child, route in routed:
+            route = [(x + dx, y + dy) for x, y in route]
+            (ex, ey), (lx, ly) = route[-1], route[-2]
+            if ex == lx and ey - ly >= ARROW:  # straight down into the box (most)
+                bx, by = ex, ey - ARROW
+                head = ((ex + ARROW_HALF_WIDTH, by), (ex, ey), (ex - ARROW_HALF_WIDTH, by))
+            else:
+                run = hypot(ex - lx, ey - ly) or 1.0
+                ux, uy = (ex - lx) / run, (ey - ly) / run
+                stop = min(ARROW, run)
+                bx, by = ex - ux * stop, ey - uy * stop
+                sx, sy = uy * ARROW_HALF_WIDTH, -ux * ARROW_HALF_WIDTH
+                head = ((bx + sx, by + sy), (ex, ey), (bx - sx, by - sy))
+            edge, below = adjacency[parent][child], nodes[child]
+            colour, dashed = plain, False
+            if "change" in edge or below.get("departed"):  # only a diff's edges look otherwise
+                found = dict(edge_style(edge, below))
+                colour = _unquoted(found.get("color", f'"{style.EDGE_COLOUR}"'))
+                dashed = found.get("style") == "dashed"
+            route[-1] = (bx, by)
+            yield Link(
+                f"e{number}",
+                f"{shorts.get(parent, parent)} → {shorts.get(child, child)}",
+                tuple(route),
+                head,
+                colour,
+                dashed,
+            )
+
+    @cached_property
+    def shorts(self) -> dict[str, str]:
+        """How an edge's title names a group's box: by its heading (a unit's: its serial)."""
+        return {key: style.group_heading(a) for key, a in self.nodes.items() if is_group(a)}
+
     def faces(self, tooltips: bool = True) -> Iterator[Face]:
         """The faces of the boxes in `keys` order, numbered by place.
 
         Without `tooltips` (a PDF has none), each box's tooltip is "".
         """
-        nodes, labels = dict(self.view.nodes(data=True)), self.labels
+        nodes, labels = self.nodes, self.labels
         about = warnings_about(self.view)
         widths, width_of, baselines_of = (
             self.metrics.widths, self.metrics.width, self.metrics.baselines_of
@@ -210,38 +273,34 @@ class Shapes:
         start = _border(centres[parent], sizes[parent], centres[child])
         return [start, _border(centres[child], sizes[child], centres[parent])]
 
-    def links(self) -> Iterator[Link]:
-        """Every edge, from the parent's box to the arrowhead's base, by parent and child."""
-        view, routes, nodes = self.view, self.placement.routes, self.view.nodes
-        dx, dy = self.offset()
-        # How an edge's title names a box: its serial, or a group's heading.
-        shorts = {key: style.group_heading(a) for key, a in view.nodes(data=True) if is_group(a)}
-        plain = _unquoted(dict(edge_style({}, {})).get("color", f'"{style.EDGE_COLOUR}"'))
-        hypot = math.hypot
-        for number, (parent, child) in enumerate(sorted(view.edges)):
-            route = routes.get((parent, child)) or self._straight(parent, child)
-            route = [(x + dx, y + dy) for x, y in route]
-            (ex, ey), (lx, ly) = route[-1], route[-2]
-            run = hypot(ex - lx, ey - ly) or 1.0
-            ux, uy = (ex - lx) / run, (ey - ly) / run
-            stop = min(ARROW, run)
-            bx, by = ex - ux * stop, ey - uy * stop
-            sx, sy = uy * ARROW_HALF_WIDTH, -ux * ARROW_HALF_WIDTH
-            edge, below = view.edges[parent, child], nodes[child]
-            colour, dashed = plain, False
-            if "change" in edge or below.get("departed"):  # only a diff's edges look otherwise
-                found = dict(edge_style(edge, below))
-                colour = _unquoted(found.get("color", f'"{style.EDGE_COLOUR}"'))
-                dashed = found.get("style") == "dashed"
-            route[-1] = (bx, by)
-            yield Link(
-                f"e{number}",
-                f"{shorts.get(parent, parent)} → {shorts.get(child, child)}",
-                tuple(route),
-                ((bx + sx, by + sy), (ex, ey), (bx - sx, by - sy)),
-                colour,
-                dashed,
-            )
+    def route(self, parent: str, child: str) -> list[Point]:
+        """How an edge runs, in the layout's points: the tree layout's bus, or straight."""
+        return self.placement.routes.get((parent, child)) or self._straight(parent, child)
+
+    def routed(self, start: int = 0, stop: int | None = None) -> list[Routed]:
+        """The edges from `start` to `stop` (by parent and child), numbered, with their routes."""
+        edges = self.faces.edges
+        stop = len(edges) if stop is None else stop
+        return [(i, *edges[i], self.route(*edges[i])) for i in range(start, stop)]
+
+    def links(self, start: int = 0, stop: int | None = None) -> Iterator[Link]:
+        """The edges from `start` to `stop`, by parent and child."""
+        return self.faces.links(self.routed(start, stop), self.offset())
+
+
+def edge_split(faces: Faces, share: float) -> int:
+    """The first edge a fork writes: `share` of them, the last ones, after the boxes.
+
+    The edges are written in these two parts, forked or not.
+    """
+    edges = len(faces.edges)
+    return edges - round(edges * share)
+
+
+def message(shapes: Shapes, split: int, *numbers: float) -> bytes:
+    """What a fork needs to write the boxes and the edges from `split` on, and `numbers`."""
+    routed = shapes.routed(split)
+    return pickle.dumps((shapes.places(), shapes.offset(), routed, numbers), protocol=5)
 
 
 def spots_of(places: bytes) -> Iterator[Spot]:

@@ -14,6 +14,7 @@ and key alone.
 from __future__ import annotations
 
 import itertools
+import pickle
 import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -48,6 +49,8 @@ _INVISIBLE = re.compile(r"<!-- [A-Za-z0-9_]+ -->\n(?=<!--|</g>\n</svg>)")
 _END = "\n</g>\n</svg>\n"
 FONT_FAMILY = "Helvetica,sans-Serif"  # as Graphviz names it
 CHUNK = 5000  # boxes or edges written into one piece of the file
+# The share of the edges the fork writes after the boxes (`placed.edge_split`).
+FORKED_EDGES = 0.4
 
 
 def retitle(svg: bytes, drawing: Drawing) -> bytes:
@@ -102,14 +105,23 @@ def titled(svg: str, title: str) -> str:
 
 
 def ahead(faces: Faces) -> forked.Ahead:
-    """A fork that prepares every box's markup while the boxes are placed (`forked.py`)."""
+    """A fork that prepares every box's markup while the boxes are placed (`forked.py`).
+
+    Sent the places, it writes the boxes, then the edges from `placed.edge_split` on.
+    """
     writer = _Writer()
 
-    def prepare() -> Callable[[bytes], bytes]:
+    def prepare() -> Callable[[bytes], list[bytes]]:
         prepared = list(map(writer.prepare, faces.faces()))
-        return lambda places: _written(
-            itertools.starmap(writer.draw, zip(prepared, placed.spots_of(places), strict=True))
-        )
+        faces.shorts  # noqa: B018  (made now, while the boxes are placed)
+
+        def finish(message: bytes) -> list[bytes]:
+            places, offset, routed, _ = pickle.loads(message)
+            spots = placed.spots_of(places)
+            boxes = _written(itertools.starmap(writer.draw, zip(prepared, spots, strict=True)))
+            return [boxes, _written(map(writer.link, faces.links(routed, offset)))]
+
+        return finish
 
     return forked.Ahead(len(faces.keys), prepare)
 
@@ -118,24 +130,28 @@ def placed_svg(heading: bytes, shapes: Shapes, ahead: forked.Ahead | None = None
     """The SVG of a placed picture: Graphviz's title block and key, then every box and edge.
 
     `heading` is Graphviz's SVG of the label alone, framed like the picture.
-    With `ahead` running, the fork writes the boxes while this process
-    writes the edges.
+    With `ahead` running, the fork writes the boxes and the last edges while
+    this process writes the others.
     """
     text = titled(_INVISIBLE.sub("", heading.decode("utf-8")), shapes.title)
     end = text.rindex(_END)
     writer = _Writer()
-    boxes = links = None
+    split = placed.edge_split(shapes.faces, FORKED_EDGES)
+    parts = None
     if ahead is not None and ahead.running:
-        ahead.send(shapes.places())
-        links = _written(map(writer.link, shapes.links()))
-        boxes = ahead.boxes()
-    if boxes is None:
+        ahead.send(placed.message(shapes, split))
+        first = _written(map(writer.link, shapes.links(0, split)))
+        parts = ahead.parts()
+    if parts is None:
         faces = map(writer.prepare, shapes.faces.faces())
         boxes = _written(map(writer.draw, faces, shapes.spots()))
-    if links is None:
-        links = _written(map(writer.link, shapes.links()))
-    body = (boxes + links).removesuffix(b"\n")
-    return b"".join([text[:end].encode("utf-8"), b"\n" if body else b"", body, text[end:].encode()])
+        first = _written(map(writer.link, shapes.links(0, split)))
+        parts = [boxes, _written(map(writer.link, shapes.links(split)))]
+    pieces = [piece for piece in (parts[0], first, parts[1]) if piece]
+    if not pieces:
+        return text.encode("utf-8")
+    pieces[-1] = pieces[-1].removesuffix(b"\n")
+    return b"".join([text[:end].encode("utf-8"), b"\n", *pieces, text[end:].encode()])
 
 
 def _written(elements: Iterator[str]) -> bytes:

@@ -238,10 +238,12 @@ def _place(
     across: bool,
     centres: dict[str, Point],
     routes: dict[tuple[str, str], list[Point]],
-) -> None:
-    """Every box's centre and every edge's bus, the tree's top left at `at`.
+) -> tuple[float, float, float, float]:
+    """Every box's centre and every edge's bus, the tree's top left at `at`; its bounds.
 
-    Across (`LR`), the tree laid out top down is turned: x and y swap.
+    Across (`LR`), the tree laid out top down is turned: x and y swap. The
+    bounds (left, top, right, bottom) are the tree's, widened by a gutter
+    left of its leftmost box (the only part of an edge outside its boxes).
     """
     dx, dy = at
     xs, levels, tops, heights, left = drawn.xs, drawn.levels, drawn.tops, drawn.heights, drawn.left
@@ -272,10 +274,16 @@ def _place(
     for parent, kids in tree.children.items():
         for kid in kids:
             bus(parent, kid)
+    leftmost = 0.0
     for leaf, (parent, row, column) in drawn.cells.items():
         block_width, _, width, offset = tree.block[parent]
         gutter = here[parent][0] + offset - block_width / 2 + column * (width + GAP) - GAP / 2
+        if row:
+            leftmost = min(leftmost, gutter)
         bus(parent, leaf, gutter if row else None)
+    if across:
+        return (dx, dy + leftmost, dx + drawn.height, dy + drawn.width)
+    return (dx + leftmost, dy, dx + drawn.width, dy + drawn.height)
 
 
 def _trees(graph: nx.DiGraph) -> list[_Tree]:
@@ -283,7 +291,7 @@ def _trees(graph: nx.DiGraph) -> list[_Tree]:
 
     A unit left unreached (on a cycle) starts one of its own, as in `graph.roots`.
     """
-    children = {key: sorted(kids) for key, kids in graph.succ.items()}
+    children = {key: sorted(kids) for key, kids in graph.adjacency()}
     placed: set[str] = set()
     trees = [
         _spanning_tree(children, root, placed)
@@ -333,25 +341,15 @@ def tree_layout(
     corners, width, height = _packed(shapes, aspect)
     centres: dict[str, Point] = {}
     routes: dict[tuple[str, str], list[Point]] = {}
-    for tree, drawn, corner in zip(trees, measured, corners, strict=True):
+    bounds = [
         _place(tree, drawn, laid_sizes, corner, across, centres, routes)
-    return Placement(centres, routes, width, height, _bounds(centres, routes, sizes))
-
-
-def _bounds(
-    centres: dict[str, Point], routes: dict[tuple[str, str], list[Point]], sizes: dict[str, Point]
-) -> tuple[float, float, float, float]:
-    """The left, top, right and bottom of the boxes and the edges."""
-    if not centres:
-        return (0.0, 0.0, 0.0, 0.0)
-    halves = [(x, y, sizes[key][0] / 2, sizes[key][1] / 2) for key, (x, y) in centres.items()]
-    points = [point for route in routes.values() for point in route]
-    xs, ys = [x for x, _ in points], [y for _, y in points]
-    return (
-        min(min([x - w for x, _, w, _ in halves]), min(xs, default=math.inf)),
-        min(min([y - h for _, y, _, h in halves]), min(ys, default=math.inf)),
-        max(max([x + w for x, _, w, _ in halves]), max(xs, default=-math.inf)),
-        max(max([y + h for _, y, _, h in halves]), max(ys, default=-math.inf)),
+        for tree, drawn, corner in zip(trees, measured, corners, strict=True)
+    ]
+    if not bounds:
+        return Placement(centres, routes, width, height, (0.0, 0.0, 0.0, 0.0))
+    lefts, tops, rights, bottoms = zip(*bounds, strict=True)
+    return Placement(
+        centres, routes, width, height, (min(lefts), min(tops), max(rights), max(bottoms))
     )
 
 
