@@ -314,6 +314,17 @@ def marks(attributes: dict[str, object]) -> list[str]:
     return found
 
 
+_FACTS = (
+    ("batch", "batch"),
+    ("created", "created_at"),
+    ("station", "station"),
+    ("by", "created_by"),
+    ("outcome", "outcome"),
+    ("procedure", "procedure"),
+    ("sample", "sample"),
+)
+
+
 def tooltip_lines(attributes: dict[str, object]) -> list[str]:
     """Everything worth knowing about a unit, one fact a line, for hover text.
 
@@ -330,16 +341,12 @@ def tooltip_lines(attributes: dict[str, object]) -> list[str]:
     lines = [serial]
     if part or name:
         lines.append(clip(f"{part} {name}".strip()))
-    facts = (
-        ("batch", "batch"),
-        ("created", "created_at"),
-        ("station", "station"),
-        ("by", "created_by"),
-        ("outcome", "outcome"),
-        ("procedure", "procedure"),
-        ("sample", "sample"),
-    )
-    lines += [clip(f"{label}: {attributes[key]}") for label, key in facts if attributes.get(key)]
-    if attributes.get("status") == "missing":
+    get = attributes.get
+    for label, key in _FACTS:  # 10^5 tooltips are made at once: each fact read once
+        value = get(key)
+        if value:
+            line = f"{label}: {value}"
+            lines.append(line if len(line) <= LINE_LIMIT else clip(line))
+    if get("status") == "missing":
         lines.append("missing: the API answers 404")
     return lines
