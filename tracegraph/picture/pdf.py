@@ -54,8 +54,8 @@ _DESCRIPTORS = {
 }
 _USUAL_ADVANCE = 556  # thousandths of the size: a digit's
 # The share of the edges the fork writes after the boxes (`placed.edge_split`).
-FORKED_EDGES = 0.2
-COMPRESSION = 6  # zlib's default: about as small as 9, in half the time
+FORKED_EDGES = 0.05  # its boxes, drawn and compressed, take it about as long as the edges here
+COMPRESSION = 3  # zlib's: 2.5 times faster than its default (6), a fifth bigger
 
 
 class _Unwritable(Exception):
