@@ -50,7 +50,7 @@ _END = "\n</g>\n</svg>\n"
 FONT_FAMILY = "Helvetica,sans-Serif"  # as Graphviz names it
 CHUNK = 5000  # boxes or edges written into one piece of the file
 # The share of the edges the fork writes after the boxes (`placed.edge_split`).
-FORKED_EDGES = 0.25  # both processes end at about the same time at 98,298 units
+FORKED_EDGES = 0.15  # both processes end at about the same time at 98,298 units
 
 
 def retitle(svg: bytes, drawing: Drawing) -> bytes:
