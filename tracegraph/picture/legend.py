@@ -68,7 +68,7 @@ def mark_entries(graph: nx.DiGraph) -> list[Entry]:
                 present[mark] = True
         if get("status") == "missing":
             present["missing"] = True
-        if failed(a):
+        if "failed" not in present and failed(a):
             present["failed"] = True
     red, blue = style.SEED_BORDER, style.TOP_LEVEL_BORDER
     entries = {

@@ -23,7 +23,7 @@ import networkx as nx
 from tracegraph.escape import dot_tooltip_line
 from tracegraph.graph import outcome_mark
 from tracegraph.picture import style
-from tracegraph.picture.collapse import failed, is_group, units_with_warnings, warnings_about
+from tracegraph.picture.collapse import is_group, units_with_warnings, warnings_about
 from tracegraph.picture.layout import ASPECT, plan_layout
 from tracegraph.picture.metrics import Line, html_label
 from tracegraph.picture.treelayout import Placement
@@ -52,12 +52,13 @@ def box_lines(
 
     `warned`: a warning of the genealogy names the unit.
     """
-    if is_group(attributes):
+    get = attributes.get
+    if get("group"):
         return style.group_lines(attributes), [None] * 4
     serial, part_line, name = style.unit_lines(attributes)
     lines = [Line(serial, 11, bold=True)]
     colours: list[str | None] = [None]
-    if attributes.get("status") == "missing":
+    if get("status") == "missing":
         lines.append(Line("missing (404)"))
         colours.append(style.MISSING_COLOUR)
     if part_line:
@@ -66,15 +67,19 @@ def box_lines(
     if name:
         lines.append(Line(name, 9))
         colours.append(None)
-    for mark in style.marks(attributes):
-        lines.append(Line(mark, 9, bold=True))
-        colours.append(style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER)
-    change = str(attributes.get("change", ""))
-    for text, bold in style.change_lines(attributes):
-        lines.append(Line(text, 9, bold=bold))
-        colours.append(style.CHANGE_COLOURS["changed" if text == "CHANGED" or not bold else change])
-    if failed(attributes):
-        lines.append(Line(style.clip(outcome_mark(attributes)), 9))
+    if get("suspect") or get("top_level") or get("loose"):
+        for mark in style.marks(attributes):
+            lines.append(Line(mark, 9, bold=True))
+            colours.append(style.TOP_LEVEL_BORDER if mark == "TOP-LEVEL" else style.SEED_BORDER)
+    change = str(get("change", ""))
+    if change:
+        for text, bold in style.change_lines(attributes):
+            lines.append(Line(text, 9, bold=bold))
+            changed = text == "CHANGED" or not bold
+            colours.append(style.CHANGE_COLOURS["changed" if changed else change])
+    outcome = outcome_mark(attributes)
+    if outcome:  # the run did not pass
+        lines.append(Line(style.clip(outcome), 9))
         colours.append(style.OUTCOME_COLOUR)
     if warned:
         lines.append(Line("WARNING", 9, bold=True))
