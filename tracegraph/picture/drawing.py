@@ -76,7 +76,7 @@ def box_sizes(
 ) -> dict[str, tuple[float, float]]:
     """Every box's width and height in points, as Graphviz will draw it."""
     metrics = metrics or box_metrics(graphviz, labels)
-    return {serial: metrics.box(lines) for serial, (lines, _) in labels.items()}
+    return metrics.boxes((serial, lines) for serial, (lines, _) in labels.items())
 
 
 def fits_a_page(width: float, height: float) -> bool:

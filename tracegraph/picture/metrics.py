@@ -84,16 +84,28 @@ class Metrics:
             known = self.baselines[shape] = tuple(found)
         return known
 
+    def boxes(self, labels: Iterable[tuple[str, list[Line]]]) -> dict[str, tuple[float, float]]:
+        """`box` of many labels at once (10^5 boxes: their sizes are the tree layout's input)."""
+        widths, width_of, heights = self.widths, self.width, self.heights
+        across, down = self.padding
+        found = {}
+        for key, lines in labels:
+            text_width = 0.0
+            for line in lines:
+                known = widths.get(line)
+                if known is None:
+                    known = width_of(line)
+                if known > text_width:
+                    text_width = known
+            height = heights.get(tuple([(size, bold) for _, size, bold in lines]))
+            if height is None:
+                height = sum(self.line_height.get(size, size * 1.2) for _, size, _ in lines) + down
+            found[key] = (max(MIN_WIDTH, text_width + across), max(MIN_HEIGHT, height))
+        return found
+
     def box(self, lines: Iterable[Line]) -> tuple[float, float]:
         """Width and height, in points, of a box holding these lines."""
-        shown = list(lines)
-        known, width = self.widths.get, self.width
-        text_width = max([known(line) or width(line) for line in shown], default=0.0)
-        height = self.heights.get(shape_of(shown))
-        if height is None:
-            text = sum(self.line_height.get(line.size, line.size * 1.2) for line in shown)
-            height = text + self.padding[1]
-        return max(MIN_WIDTH, text_width + self.padding[0]), max(MIN_HEIGHT, height)
+        return self.boxes([("", list(lines))])[""]
 
 
 def shape_of(lines: Iterable[Line]) -> Shape:
@@ -229,7 +241,11 @@ BASIC = "".join(chr(c) for c in range(32, 127))
 
 def metrics_for(graphviz: Graphviz, labels: Iterable[Iterable[Line]]) -> Metrics:
     """Metrics for every character and label shape of `labels` (and printable ASCII)."""
-    every = [list(label) for label in labels]
-    extra = sorted(set("".join(line.text for label in every for line in label)) - set(BASIC))
-    shapes = tuple(sorted({shape_of(label) for label in every}))
-    return measure(graphviz, BASIC + "".join(extra), shapes)
+    texts: list[str] = []
+    found: set[Shape] = set()
+    for label in labels:
+        lines = label if isinstance(label, list) else list(label)
+        texts += [text for text, _, _ in lines]
+        found.add(tuple([(size, bold) for _, size, bold in lines]))
+    extra = sorted(set("".join(texts)) - set(BASIC))
+    return measure(graphviz, BASIC + "".join(extra), tuple(sorted(found)))
