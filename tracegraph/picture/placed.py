@@ -15,7 +15,6 @@ bottom, negated, as Graphviz's SVG writes them).
 
 from __future__ import annotations
 
-import itertools
 import math
 import pickle
 from array import array
@@ -258,7 +257,13 @@ class Shapes:
 
     def places(self) -> bytes:
         """`spots`, four numbers a box, as bytes for another process (`spots_of`)."""
-        return array("d", itertools.chain.from_iterable(self.spots())).tobytes()
+        centres, sizes = self.placement.centres, self.sizes
+        dx, dy = self.offset()
+        numbers = array("d")
+        for key in self.keys:
+            (x, y), (width, height) = centres[key], sizes[key]
+            numbers.extend((x + dx, y + dy, width, height))
+        return numbers.tobytes()
 
     def _straight(self, parent: str, child: str) -> list[Point]:
         """An edge the tree layout did not route (a second parent, a cycle): border to border.

@@ -185,9 +185,8 @@ def _line(text: str) -> str:
 
 
 def _tooltip(text: str) -> str:
-    joined = text.replace("\n", "&#10;")
-    if "&" not in text and joined.isprintable() and xml_plain(joined.replace("&", "")):
-        return _spaced(joined)
+    if xml_plain(text.replace("\n", "")):  # nothing to escape but the line breaks
+        return _spaced(text.replace("\n", "&#10;"))
     return _spaced(xml_attribute(text))
 
 
