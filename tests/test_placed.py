@@ -317,6 +317,16 @@ def test_a_fork_reaped_by_the_program_s_own_handler_does_not_hide_the_failure(
     assert no_child_left()
 
 
+def test_parts_that_did_not_all_come_from_the_fork_are_not_taken() -> None:
+    import struct
+
+    whole = struct.pack("<3Q", 2, 3, 1) + b"abc" + b"d"
+    assert forked._unframed(whole) == [b"abc", b"d"]
+    assert forked._unframed(struct.pack("<Q", 0)) == []
+    for cut in (whole[:-1], whole[:12], b""):
+        assert forked._unframed(cut) is None
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork is for Linux only")
 def test_the_fork_turns_the_places_into_bytes_and_a_failing_one_says_so(
     monkeypatch: pytest.MonkeyPatch,

@@ -113,8 +113,9 @@ class Ahead:
         assert self.child is not None and self.exchange is not None
         self.exchange.join()
         ended, self.child = _reaped(self.child), None
-        if self.received and ended == 0:
-            return _unframed(self.received[0])
+        parts = _unframed(self.received[0]) if self.received and ended == 0 else None
+        if parts is not None:
+            return parts
         warnings.warn(
             TracegraphWarning(
                 "a second process could not write its part of the picture; it is written here "
@@ -144,11 +145,16 @@ class Ahead:
                 self.exchange.join()
 
 
-def _unframed(data: bytes) -> list[bytes]:
-    """The parts the fork wrote: their count and lengths, then each."""
-    (count,) = struct.unpack_from("<Q", data)
-    lengths = struct.unpack_from(f"<{count}Q", data, 8)
+def _unframed(data: bytes) -> list[bytes] | None:
+    """The parts the fork wrote: their count and lengths, then each (None: not all came)."""
+    try:
+        (count,) = struct.unpack_from("<Q", data)
+        lengths = struct.unpack_from(f"<{count}Q", data, 8)
+    except struct.error:
+        return None
     parts, at = [], 8 * (count + 1)
+    if at + sum(lengths) != len(data):  # not all of it came
+        return None
     for length in lengths:
         parts.append(data[at : at + length])
         at += length

@@ -196,6 +196,8 @@ class _Measured:
     left: float  # the leftmost box's left side
     width: float
     height: float
+    # The boxes at the tree's edges: leftmost, rightmost, lowest (the root is the highest).
+    edges: tuple[str, str, str]
 
 
 def _measured(tree: _Tree, sizes: dict[str, Point]) -> _Measured:
@@ -225,9 +227,15 @@ def _measured(tree: _Tree, sizes: dict[str, Point]) -> _Measured:
     tops = [0.0] * depth
     for level in range(1, depth):
         tops[level] = tops[level - 1] + heights[level - 1] + LEVEL_GAP
-    left = min([x - sizes[node][0] / 2 for node, x in xs.items()])
-    right = max([x + sizes[node][0] / 2 for node, x in xs.items()])
-    return _Measured(xs, levels, cells, tops, heights, left, right - left, tops[-1] + heights[-1])
+    leftmost = min(xs, key=lambda node: xs[node] - sizes[node][0] / 2)
+    rightmost = max(xs, key=lambda node: xs[node] + sizes[node][0] / 2)
+    lowest = max(xs, key=lambda node: (levels[node], sizes[node][1]))
+    left = xs[leftmost] - sizes[leftmost][0] / 2
+    right = xs[rightmost] + sizes[rightmost][0] / 2
+    return _Measured(
+        xs, levels, cells, tops, heights, left, right - left, tops[-1] + heights[-1],
+        (leftmost, rightmost, lowest),
+    )  # fmt: skip
 
 
 def _place(
@@ -274,16 +282,40 @@ def _place(
     for parent, kids in tree.children.items():
         for kid in kids:
             bus(parent, kid)
-    leftmost = 0.0
+    gutter_left: float | None = None  # the leftmost gutter an edge runs down
     for leaf, (parent, row, column) in drawn.cells.items():
         block_width, _, width, offset = tree.block[parent]
         gutter = here[parent][0] + offset - block_width / 2 + column * (width + GAP) - GAP / 2
-        if row:
-            leftmost = min(leftmost, gutter)
+        if row and (gutter_left is None or gutter < gutter_left):
+            gutter_left = gutter
         bus(parent, leaf, gutter if row else None)
-    if across:
-        return (dx, dy + leftmost, dx + drawn.height, dy + drawn.width)
-    return (dx + leftmost, dy, dx + drawn.width, dy + drawn.height)
+    # The sides of the boxes at the tree's edges, reckoned from where they are drawn,
+    # and the leftmost gutter's: all that is drawn lies within.
+    leftmost_box, rightmost_box, lowest_box = drawn.edges
+    root = tree.root
+    across_axis, down_axis = (1, 0) if across else (0, 1)  # a box's width and height, laid out
+
+    def half_width(node: str) -> float:
+        return sizes[node][across_axis] / 2
+
+    def half_height(node: str) -> float:
+        return sizes[node][down_axis] / 2
+
+    if across:  # turned: the levels run across, the root leftmost
+        top = centres[leftmost_box][1] - half_height(leftmost_box)
+        return (
+            centres[root][0] - half_width(root),
+            top if gutter_left is None else min(top, gutter_left + dy),
+            centres[lowest_box][0] + half_width(lowest_box),
+            centres[rightmost_box][1] + half_height(rightmost_box),
+        )
+    left = centres[leftmost_box][0] - half_width(leftmost_box)
+    return (
+        left if gutter_left is None else min(left, gutter_left + dx),
+        centres[root][1] - half_height(root),
+        centres[rightmost_box][0] + half_width(rightmost_box),
+        centres[lowest_box][1] + half_height(lowest_box),
+    )
 
 
 def _trees(graph: nx.DiGraph) -> list[_Tree]:
