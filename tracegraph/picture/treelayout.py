@@ -227,11 +227,13 @@ def _measured(tree: _Tree, sizes: dict[str, Point]) -> _Measured:
     tops = [0.0] * depth
     for level in range(1, depth):
         tops[level] = tops[level - 1] + heights[level - 1] + LEVEL_GAP
-    leftmost = min(xs, key=lambda node: xs[node] - sizes[node][0] / 2)
-    rightmost = max(xs, key=lambda node: xs[node] + sizes[node][0] / 2)
-    lowest = max(xs, key=lambda node: (levels[node], sizes[node][1]))
-    left = xs[leftmost] - sizes[leftmost][0] / 2
-    right = xs[rightmost] + sizes[rightmost][0] / 2
+    nodes = list(xs)
+    lefts = [xs[node] - sizes[node][0] / 2 for node in nodes]
+    rights = [xs[node] + sizes[node][0] / 2 for node in nodes]
+    leftmost = nodes[min(range(len(nodes)), key=lefts.__getitem__)]
+    rightmost = nodes[max(range(len(nodes)), key=rights.__getitem__)]
+    lowest = max((node for node in nodes if levels[node] == depth - 1), key=lambda n: sizes[n][1])
+    left, right = min(lefts), max(rights)
     return _Measured(
         xs, levels, cells, tops, heights, left, right - left, tops[-1] + heights[-1],
         (leftmost, rightmost, lowest),
