@@ -6,10 +6,11 @@ more cores, a fork of this process (which shares everything made so far,
 copy-on-write, with no copy made up front) starts once the boxes' texts and
 looks are known: while this process lays the boxes out, the fork prepares
 every box's markup but its coordinates; then it is sent the boxes' places,
-a few numbers each, through a pipe, and writes the boxes while this
-process writes the edges. A thread here sends the places and reads the
-fork's bytes as they come, so that neither side waits on the other. The
-file is byte for byte what one process writes: both run the same code.
+a few numbers each, and the routes of the last edges through a pipe, and
+writes those boxes and edges while this process writes the other edges. A
+thread here sends the message and reads the fork's parts as they come, so
+that neither side waits on the other. The file is byte for byte what one
+process writes: both run the same code and write the same parts.
 
 Only on Linux, only with more than one core, only for big pictures, and
 only when this process runs no other thread (a fork copies just the thread

@@ -11,6 +11,10 @@ them in Graphviz's SVG and `pdf.py` as PDF. Graphviz still draws the title
 block and key: a graph of only its label, framed like the picture, whose
 coordinates the shapes share (x from the frame's left, y upwards from its
 bottom, negated, as Graphviz's SVG writes them).
+
+What a box says and how it looks (`Faces`) is known before the layout runs,
+where it is (`Shapes.spots`) only after: a big picture's fork prepares the
+first while this process lays the boxes out (`forked.py`).
 """
 
 from __future__ import annotations
