@@ -146,6 +146,23 @@ class Ahead:
                 self.exchange.join()
 
 
+def shared(
+    ahead: Ahead | None,
+    message: Callable[[], bytes],
+    own: Callable[[], bytes],
+    theirs: Callable[[], list[bytes]],
+) -> tuple[list[bytes], bytes]:
+    """`theirs()` and `own()`: the fork's parts, written there once sent `message()`, and this
+    process's, written meanwhile; without a fork, or when it failed, all are written here.
+    """
+    if ahead is None or not ahead.running:
+        return theirs(), own()
+    ahead.send(message())
+    mine = own()
+    parts = ahead.parts()
+    return (theirs() if parts is None else parts), mine
+
+
 def _unframed(data: bytes) -> list[bytes] | None:
     """The parts the fork wrote: their count and lengths, then each (None: not all came)."""
     try:

@@ -86,19 +86,25 @@ def plan_layout(graph: nx.DiGraph, rankdir: str = "TB", aspect: float = ASPECT) 
     )
 
 
+def grid_extents(sizes: list[tuple[float, float]], columns: int) -> tuple[list[float], list[float]]:
+    """The widths of the columns and the heights of the rows of a row-major grid of `sizes`."""
+    widths = [0.0] * columns
+    heights: list[float] = []
+    for i, (width, height) in enumerate(sizes):
+        widths[i % columns] = max(widths[i % columns], width)
+        if i % columns == 0:
+            heights.append(0.0)
+        heights[-1] = max(heights[-1], height)
+    return widths, heights
+
+
 def grid_columns(
     sizes: list[tuple[float, float]], aspect: float = ASPECT, max_columns: int = 200
 ) -> int:
     """The column count whose row-major grid of `sizes` comes closest to `aspect`."""
     best, best_error = 1, math.inf
     for columns in range(1, min(len(sizes), max_columns) + 1):
-        widths = [0.0] * columns
-        heights: list[float] = []
-        for i, (width, height) in enumerate(sizes):
-            widths[i % columns] = max(widths[i % columns], width)
-            if i % columns == 0:
-                heights.append(0.0)
-            heights[-1] = max(heights[-1], height)
+        widths, heights = grid_extents(sizes, columns)
         error = abs(math.log(sum(widths) / sum(heights) / aspect))
         if error < best_error:
             best, best_error = columns, error

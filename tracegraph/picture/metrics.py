@@ -85,7 +85,10 @@ class Metrics:
         return known
 
     def boxes(self, labels: Iterable[tuple[str, list[Line]]]) -> dict[str, tuple[float, float]]:
-        """`box` of many labels at once (10^5 boxes: their sizes are the tree layout's input)."""
+        """Width and height, in points, of the box holding each label's lines.
+
+        All at once: 10^5 boxes' sizes are the tree layout's input.
+        """
         widths, width_of, heights = self.widths, self.width, self.heights
         across, down = self.padding
         found = {}
@@ -102,10 +105,6 @@ class Metrics:
                 height = sum(self.line_height.get(size, size * 1.2) for _, size, _ in lines) + down
             found[key] = (max(MIN_WIDTH, text_width + across), max(MIN_HEIGHT, height))
         return found
-
-    def box(self, lines: Iterable[Line]) -> tuple[float, float]:
-        """Width and height, in points, of a box holding these lines."""
-        return self.boxes([("", list(lines))])[""]
 
 
 def shape_of(lines: Iterable[Line]) -> Shape:

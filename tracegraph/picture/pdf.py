@@ -27,7 +27,6 @@ from tracegraph.picture import forked, placed
 from tracegraph.picture.metrics import SIZES, Line, Metrics
 from tracegraph.picture.placed import (
     DEPTH,
-    ROUNDED_POINTS,
     Face,
     Faces,
     Link,
@@ -35,7 +34,7 @@ from tracegraph.picture.placed import (
     Shapes,
     Spot,
     box3d,
-    rounded_numbers,
+    rounded_outline,
     short_number,
 )
 
@@ -239,9 +238,8 @@ def _paint(colour: str | None) -> str:
 
 def _outline(width: float, height: float) -> str:
     """A rounded box's outline from its bottom left corner, y upwards (`placed.ROUNDED_POINTS`)."""
-    numbers = rounded_numbers(0.0, 0.0, width, height)
     points = [
-        f"{short_number(numbers[x])} {short_number(height - numbers[y])}" for x, y in ROUNDED_POINTS
+        f"{short_number(x)} {short_number(height - y)}" for x, y in rounded_outline(width, height)
     ]
     pieces = [" ".join(points[i : i + 3]) + " c" for i in range(1, len(points), 3)]
     return " ".join([f"{points[0]} m", *pieces, "h"])
@@ -422,16 +420,18 @@ def placed_pdf(
     split = placed.edge_split(shapes.faces, FORKED_EDGES)
     try:
         title = _part(height, dx, dy, lambda page: _heading(page, group, metrics))
-        parts = None
-        if ahead is not None and ahead.running:
-            ahead.send(placed.message(shapes, split, height, dx, dy))
-            first = _part(height, dx, dy, lambda page: _links(page, shapes.links(0, split)))
-            parts = ahead.parts()
-        if parts is None:
+
+        def theirs() -> list[bytes]:  # the boxes and the last edges
             prepared = map(_prepared, shapes.faces.faces(tooltips=False))
             boxes = _part(height, dx, dy, lambda page: _boxes(page, prepared, shapes.spots()))
-            first = _part(height, dx, dy, lambda page: _links(page, shapes.links(0, split)))
-            parts = [boxes, _part(height, dx, dy, lambda page: _links(page, shapes.links(split)))]
+            return [boxes, _part(height, dx, dy, lambda page: _links(page, shapes.links(split)))]
+
+        parts, first = forked.shared(
+            ahead,
+            lambda: placed.message(shapes, split, height, dx, dy),
+            lambda: _part(height, dx, dy, lambda page: _links(page, shapes.links(0, split))),
+            theirs,
+        )
     except _Unwritable:
         return None
     size = (width + 2 * MARGIN, height + 2 * MARGIN)

@@ -371,13 +371,14 @@ def short_number(value: float) -> str:
     return "0" if text == "-0" else text
 
 
-def rounded_numbers(left: float, top: float, right: float, bottom: float) -> list[float]:
-    """The twelve numbers of `ROUNDED_POINTS`."""
+def rounded_outline(width: float, height: float) -> list[Point]:
+    """`ROUNDED_POINTS` of a box of this size with its top left corner at 0, 0 (y downwards)."""
     r, h = ROUNDING, ROUNDING / 2
-    return [
-        *(left, top, right, bottom, left + h, left + r, right - h, right - r),
-        *(top + h, top + r, bottom - h, bottom - r),
+    numbers = [
+        *(0.0, 0.0, width, height, h, r, width - h, width - r),
+        *(h, r, height - h, height - r),
     ]
+    return [(numbers[x], numbers[y]) for x, y in ROUNDED_POINTS]
 
 
 def box3d(left: float, top: float, right: float, bottom: float) -> tuple[list[Point], list[Point]]:

@@ -24,7 +24,6 @@ from tracegraph.picture import forked, placed
 from tracegraph.picture.drawing import GRAPH_NAME, Drawing
 from tracegraph.picture.placed import (
     DEPTH,
-    ROUNDED_POINTS,
     ROUNDING,
     Face,
     Faces,
@@ -33,7 +32,7 @@ from tracegraph.picture.placed import (
     Shapes,
     Spot,
     box3d,
-    rounded_numbers,
+    rounded_outline,
     short_number,
 )
 
@@ -137,16 +136,18 @@ def placed_svg(heading: bytes, shapes: Shapes, ahead: forked.Ahead | None = None
     end = text.rindex(_END)
     writer = _Writer()
     split = placed.edge_split(shapes.faces, FORKED_EDGES)
-    parts = None
-    if ahead is not None and ahead.running:
-        ahead.send(placed.message(shapes, split))
-        first = _written(map(writer.link, shapes.links(0, split)))
-        parts = ahead.parts()
-    if parts is None:
+
+    def theirs() -> list[bytes]:  # the boxes and the last edges
         faces = map(writer.prepare, shapes.faces.faces())
         boxes = _written(map(writer.draw, faces, shapes.spots()))
-        first = _written(map(writer.link, shapes.links(0, split)))
-        parts = [boxes, _written(map(writer.link, shapes.links(split)))]
+        return [boxes, _written(map(writer.link, shapes.links(split)))]
+
+    parts, first = forked.shared(
+        ahead,
+        lambda: placed.message(shapes, split),
+        lambda: _written(map(writer.link, shapes.links(0, split))),
+        theirs,
+    )
     pieces = [piece for piece in (parts[0], first, parts[1]) if piece]
     if not pieces:
         return text.encode("utf-8")
@@ -192,8 +193,7 @@ def _tooltip(text: str) -> str:
 
 def _rounded_tail(width: float, height: float) -> str:
     """A rounded box's outline after its start (`placed.ROUNDED_POINTS`), each piece relative."""
-    numbers = rounded_numbers(0.0, 0.0, width, height)
-    points = [(numbers[x], numbers[y]) for x, y in ROUNDED_POINTS]
+    points = rounded_outline(width, height)
     pieces, (x, y) = [], points[0]
     for i in range(1, len(points), 3):
         pieces += [f"{short_number(px - x)},{short_number(py - y)}" for px, py in points[i : i + 3]]

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from tracegraph.picture.layout import ASPECT, STAGGER_FAN_OUT, STAGGER_MAX_RANKS, grid_columns
+from tracegraph.picture.layout import (
+    ASPECT,
+    STAGGER_FAN_OUT,
+    STAGGER_MAX_RANKS,
+    grid_columns,
+    grid_extents,
+)
 
 Point = tuple[float, float]
 GAP = 14.0  # points between boxes side by side
@@ -343,13 +349,7 @@ def _packed(shapes: list[tuple[float, float]], aspect: float) -> tuple[list[Poin
     if not shapes:
         return [], 0.0, 0.0
     columns = grid_columns(shapes, aspect) if len(shapes) > 1 else 1
-    widths = [0.0] * columns
-    heights: list[float] = []
-    for i, (width, height) in enumerate(shapes):
-        widths[i % columns] = max(widths[i % columns], width)
-        if i % columns == 0:
-            heights.append(0.0)
-        heights[-1] = max(heights[-1], height)
+    widths, heights = grid_extents(shapes, columns)
     lefts = [sum(widths[:c]) + c * TREE_GAP for c in range(columns)]
     tops = [sum(heights[:r]) + r * TREE_GAP for r in range(len(heights))]
     corners = [(lefts[i % columns], tops[i // columns]) for i in range(len(shapes))]
